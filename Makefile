@@ -1,0 +1,44 @@
+# PGXS build of the salesflow extension (C++17, Eigen 3, Boost.Math).
+#
+#   make && make install        build and install into the server found by PG_CONFIG
+#   make installcheck           pg_regress tests in sql/ + expected/ (needs a running server)
+#
+# The install script salesflow--<version>.sql is generated from src/sql/*.sql in
+# file-name order; upgrade scripts salesflow--A--B.sql are checked in.
+
+EXTENSION   = salesflow
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" salesflow.control)
+MODULE_big  = salesflow
+
+PG_SOURCES   = $(sort $(wildcard src/pg/*.cpp))
+CORE_SOURCES = $(sort $(shell find src/core -name '*.cpp'))
+OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
+SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(filter-out $(DATA_built), $(wildcard $(EXTENSION)--*--*.sql))
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+
+EIGEN_INC   ?= /usr/include/eigen3
+PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-register \
+               -isystem $(EIGEN_INC) -Isrc
+SHLIB_LINK  += -lstdc++ -lm
+
+# Debian's server is built with LLVM JIT; bitcode for C++ would need clang with
+# our flags. The numeric kernels gain nothing from JIT inlining, so skip it: a
+# machine without clang builds and installs.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	@echo "-- generated from src/sql/*.sql by the Makefile; edit those files, not this one" > $@
+	@printf '%s\n' '\echo Use "CREATE EXTENSION salesflow" to load this file. \quit' >> $@
+	cat $(SQL_PARTS) >> $@
+
+# Headers are not tracked by PGXS: rebuild everything when any header changes.
+$(OBJS): $(shell find src -name '*.hpp' -o -name '*.h')

@@ -1,0 +1,270 @@
+-- salesflow foundation: roles, tenants, tenant isolation, settings, diagnostics.
+--
+-- Every table that holds a tenant's data has tenant_id as the first column of
+-- its primary key and row-level security: salesflow_reader and
+-- salesflow_writer see and touch only the tenant named by the setting
+-- salesflow.tenant (by name or id); with no tenant set they see nothing;
+-- salesflow_admin sees everything. salesflow._tenant_table() applies that
+-- recipe, so each module declares its tables and calls it once per table.
+--
+-- The schema `salesflow` is created by CREATE EXTENSION (see salesflow.control)
+-- and is not relocatable: every function pins search_path.
+
+-- ---------------------------------------------------------------------------
+-- Roles (cluster-wide; created once, kept when the extension is dropped)
+-- ---------------------------------------------------------------------------
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'salesflow_reader') THEN
+        CREATE ROLE salesflow_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'salesflow_writer') THEN
+        CREATE ROLE salesflow_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'salesflow_admin') THEN
+        CREATE ROLE salesflow_admin NOLOGIN;
+    END IF;
+END
+$roles$;
+
+-- A writer can read what it writes; an admin can do what a writer can.
+GRANT salesflow_reader TO salesflow_writer;
+GRANT salesflow_writer TO salesflow_admin;
+GRANT USAGE ON SCHEMA salesflow TO salesflow_reader;
+
+-- ---------------------------------------------------------------------------
+-- Tenants
+-- ---------------------------------------------------------------------------
+CREATE SEQUENCE salesflow.tenants_tenant_id_seq AS bigint;
+
+CREATE TABLE salesflow.tenants (
+    tenant_id  bigint      NOT NULL DEFAULT nextval('salesflow.tenants_tenant_id_seq'),
+    name       text        NOT NULL,
+    timezone   text        NOT NULL DEFAULT 'UTC',
+    currency   text        NOT NULL DEFAULT 'EUR',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id),
+    UNIQUE (name),
+    CONSTRAINT tenants_name_check CHECK (name ~ '^[A-Za-z][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT tenants_currency_check CHECK (currency ~ '^[A-Z]{3}$')
+);
+ALTER SEQUENCE salesflow.tenants_tenant_id_seq OWNED BY salesflow.tenants.tenant_id;
+
+COMMENT ON TABLE salesflow.tenants IS
+    'One row per tenant (a company using salesflow). Every other table''s primary key starts with tenant_id.';
+COMMENT ON COLUMN salesflow.tenants.tenant_id IS 'Tenant id; also the distribution column if the database moves to Citus.';
+COMMENT ON COLUMN salesflow.tenants.name IS 'Tenant name, used in the salesflow.tenant setting (letters, digits, _ . -; starts with a letter).';
+COMMENT ON COLUMN salesflow.tenants.timezone IS 'IANA time zone; days are cut at midnight in this zone.';
+COMMENT ON COLUMN salesflow.tenants.currency IS 'ISO 4217 currency code of the tenant''s amounts.';
+COMMENT ON COLUMN salesflow.tenants.created_at IS 'When the tenant was created.';
+
+-- Resolves the salesflow.tenant setting (a name, or an id) to a tenant id.
+-- SECURITY DEFINER so that the lookup itself is not subject to the RLS it
+-- implements; it reads one setting and one table and pins search_path.
+CREATE FUNCTION salesflow.current_tenant_id() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.tenant_id
+      FROM salesflow.tenants t,
+           (SELECT pg_catalog.current_setting('salesflow.tenant', true) AS s) setting
+     WHERE setting.s IS NOT NULL AND setting.s <> ''
+       AND (t.name = setting.s OR t.tenant_id::text = setting.s)
+     ORDER BY (t.name = setting.s) DESC
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION salesflow.current_tenant_id() IS
+    'Id of the tenant named (by name or id) in the salesflow.tenant setting, or NULL when none is set or it does not exist.';
+
+-- Resolves the tenant for API functions: the explicit argument wins, then the
+-- setting. It runs with the caller's rights, so row-level security on
+-- tenants applies: a reader or writer can name only the tenant of its own
+-- session, an admin any tenant.
+CREATE FUNCTION salesflow.require_tenant(tenant text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted text := coalesce(nullif(tenant, ''), nullif(pg_catalog.current_setting('salesflow.tenant', true), ''));
+    found bigint;
+BEGIN
+    IF wanted IS NULL THEN
+        RAISE EXCEPTION 'no tenant selected'
+            USING ERRCODE = '28000',
+                  HINT = 'SET salesflow.tenant = ''<name>'' or pass the tenant explicitly.';
+    END IF;
+    SELECT t.tenant_id INTO found
+      FROM salesflow.tenants t
+     WHERE t.name = wanted OR t.tenant_id::text = wanted
+     ORDER BY (t.name = wanted) DESC
+     LIMIT 1;
+    IF found IS NULL THEN
+        RAISE EXCEPTION 'tenant "%" does not exist or is not the tenant of this session', wanted
+            USING ERRCODE = '42704',
+                  HINT = 'Check salesflow.tenant; admins create tenants with salesflow.create_tenant().';
+    END IF;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION salesflow.require_tenant(text) IS
+    'Tenant id for an API call: the argument if given, else the salesflow.tenant setting; error 28000 when none is selected, 42704 when it does not exist or is not visible to the caller.';
+
+CREATE FUNCTION salesflow.create_tenant(name text, timezone text DEFAULT 'UTC', currency text DEFAULT 'EUR')
+RETURNS salesflow.tenants
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    created salesflow.tenants;
+BEGIN
+    IF create_tenant.name IS NULL OR create_tenant.name !~ '^[A-Za-z][A-Za-z0-9_.-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid tenant name "%"', create_tenant.name
+            USING ERRCODE = '22023',
+                  DETAIL = 'A tenant name starts with a letter and has up to 63 letters, digits, underscores, dots or hyphens.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = create_tenant.timezone) THEN
+        RAISE EXCEPTION 'unknown time zone "%"', timezone
+            USING ERRCODE = '22023', HINT = 'Use an IANA name such as Europe/London (see pg_timezone_names).';
+    END IF;
+    IF upper(create_tenant.currency) !~ '^[A-Z]{3}$' THEN
+        RAISE EXCEPTION 'invalid currency "%"', create_tenant.currency
+            USING ERRCODE = '22023', HINT = 'Use an ISO 4217 code such as EUR, GBP or USD.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM salesflow.tenants t WHERE t.name = create_tenant.name) THEN
+        RAISE EXCEPTION 'tenant "%" already exists', create_tenant.name USING ERRCODE = '42710';
+    END IF;
+    INSERT INTO salesflow.tenants (name, timezone, currency)
+    VALUES (create_tenant.name, create_tenant.timezone, upper(create_tenant.currency))
+    RETURNING * INTO created;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION salesflow.create_tenant(text, text, text) IS
+    'Creates a tenant (admin only) with its IANA time zone and ISO currency; returns the new row.';
+REVOKE EXECUTE ON FUNCTION salesflow.create_tenant(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow.create_tenant(text, text, text) TO salesflow_admin;
+
+-- ---------------------------------------------------------------------------
+-- The tenant-table recipe, applied to every table that holds tenant data
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION salesflow._tenant_table(tbl regclass, user_data boolean DEFAULT true) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    first_key text;
+BEGIN
+    SELECT a.attname INTO first_key
+      FROM pg_catalog.pg_index i
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = tbl AND i.indisprimary;
+    IF first_key IS DISTINCT FROM 'tenant_id' THEN
+        RAISE EXCEPTION 'table % must have a primary key starting with tenant_id', tbl;
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %s
+                        USING (tenant_id = (SELECT salesflow.current_tenant_id()))
+                        WITH CHECK (tenant_id = (SELECT salesflow.current_tenant_id()))', tbl);
+    EXECUTE format('CREATE POLICY admin_all ON %s TO salesflow_admin USING (true) WITH CHECK (true)', tbl);
+    EXECUTE format('GRANT SELECT ON %s TO salesflow_reader', tbl);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO salesflow_writer', tbl);
+    EXECUTE format('GRANT ALL ON %s TO salesflow_admin', tbl);
+    IF user_data THEN
+        PERFORM pg_catalog.pg_extension_config_dump(tbl, '');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION salesflow._tenant_table(regclass, boolean) IS
+    'Internal, used by the install script: enables tenant row-level security, grants to the salesflow roles and registers user data for pg_dump.';
+REVOKE EXECUTE ON FUNCTION salesflow._tenant_table(regclass, boolean) FROM PUBLIC;
+
+SELECT salesflow._tenant_table('salesflow.tenants');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.tenants_tenant_id_seq', '');
+-- Tenants are created by admins only; readers and writers see their own row.
+REVOKE INSERT, UPDATE, DELETE ON salesflow.tenants FROM salesflow_writer;
+
+-- ---------------------------------------------------------------------------
+-- Per-tenant settings (thresholds, horizons, service levels, ...)
+-- ---------------------------------------------------------------------------
+CREATE TABLE salesflow.settings (
+    tenant_id  bigint      NOT NULL DEFAULT salesflow.current_tenant_id()
+                           REFERENCES salesflow.tenants ON DELETE CASCADE,
+    name       text        NOT NULL,
+    value      jsonb       NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, name),
+    CONSTRAINT settings_name_check CHECK (name ~ '^[a-z][a-z0-9_.]*$')
+);
+COMMENT ON TABLE salesflow.settings IS
+    'Per-tenant settings that override the built-in defaults of the analytics modules (one JSON value per name).';
+COMMENT ON COLUMN salesflow.settings.tenant_id IS 'Tenant the setting belongs to (defaults to the session''s tenant).';
+COMMENT ON COLUMN salesflow.settings.name IS 'Setting name, e.g. segments.high_share; documented in docs/ per module.';
+COMMENT ON COLUMN salesflow.settings.value IS 'Setting value as JSON.';
+COMMENT ON COLUMN salesflow.settings.updated_at IS 'When the setting was last changed.';
+SELECT salesflow._tenant_table('salesflow.settings');
+
+CREATE FUNCTION salesflow.setting(name text, fallback jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT s.value FROM salesflow.settings s
+          WHERE s.tenant_id = salesflow.current_tenant_id() AND s.name = setting.name),
+        fallback)
+$$;
+COMMENT ON FUNCTION salesflow.setting(text, jsonb) IS
+    'Value of a per-tenant setting for the session''s tenant, or the fallback when it is not set.';
+
+-- ---------------------------------------------------------------------------
+-- Version and diagnostics
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION salesflow.version() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'salesflow ' || extversion FROM pg_catalog.pg_extension WHERE extname = 'salesflow' $$;
+COMMENT ON FUNCTION salesflow.version() IS 'Installed salesflow version.';
+
+-- Diagnostic functions: they prove the C++/PostgreSQL boundary (pg_regress).
+-- Installed everywhere, executable by salesflow_admin only.
+CREATE FUNCTION salesflow._debug_throw(kind text) RETURNS int
+LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'sf_debug_throw';
+COMMENT ON FUNCTION salesflow._debug_throw(text) IS
+    'Diagnostic: throws a C++ exception of the given kind (bad_alloc, invalid_argument, domain_error, range_error, overflow_error, runtime_error, int, postgres) inside the guard, to show its SQLSTATE.';
+
+CREATE FUNCTION salesflow._debug_spin(seconds float8) RETURNS bigint
+LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'sf_debug_spin';
+COMMENT ON FUNCTION salesflow._debug_spin(float8) IS
+    'Diagnostic: busy C++ loop for the given seconds that polls for cancel, to show statement_timeout stops C++ work.';
+
+CREATE FUNCTION salesflow._debug_float8_echo(arr float8[]) RETURNS float8[]
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_debug_float8_echo';
+COMMENT ON FUNCTION salesflow._debug_float8_echo(float8[]) IS
+    'Diagnostic: maps a float8[] without copying and builds it again (array helper checks).';
+
+CREATE FUNCTION salesflow._debug_int8_sum(arr int8[]) RETURNS int8
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_debug_int8_sum';
+COMMENT ON FUNCTION salesflow._debug_int8_sum(int8[]) IS
+    'Diagnostic: sums an int8[] through the array helper (overflow gives 22000).';
+
+CREATE FUNCTION salesflow._debug_numeric_sum(arr numeric[]) RETURNS float8
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_debug_numeric_sum';
+COMMENT ON FUNCTION salesflow._debug_numeric_sum(numeric[]) IS
+    'Diagnostic: sums a numeric[] converted by the array helper.';
+
+CREATE FUNCTION salesflow._debug_anyarray_as_float8(arr anyarray) RETURNS float8
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_debug_anyarray_as_float8';
+COMMENT ON FUNCTION salesflow._debug_anyarray_as_float8(anyarray) IS
+    'Diagnostic: accepts any array but reads it as float8[], to show the element type check.';
+
+DO $debug$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'salesflow'::regnamespace AND p.proname LIKE '\_debug\_%'
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO salesflow_admin', f);
+    END LOOP;
+END
+$debug$;

@@ -1,0 +1,7 @@
+-- Builds the source database of the pg_dump / pg_restore round trip.
+CREATE EXTENSION salesflow;
+\i test/fixtures/two_tenants.sql
+-- Rows created through the API, with values checked after the restore.
+SELECT salesflow.create_tenant('dump_c', 'Asia/Tokyo', 'JPY') \gset
+INSERT INTO salesflow.settings (tenant_id, name, value)
+SELECT tenant_id, 'dump.marker', '{"kept": true, "n": 42}' FROM salesflow.tenants WHERE name = 'dump_c';

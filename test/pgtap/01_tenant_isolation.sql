@@ -1,0 +1,125 @@
+-- Tenant isolation, checked over the catalog so every new table is covered:
+-- each table with a tenant_id column has RLS and a primary key starting with
+-- tenant_id; a reader of tenant A sees none of B's rows; with no tenant set,
+-- nothing; a writer cannot write into B.
+BEGIN;
+SELECT * FROM no_plan();
+
+\i test/fixtures/two_tenants.sql
+
+CREATE TEMP TABLE tenant_tables ON COMMIT DROP AS
+SELECT c.oid::regclass AS tbl
+  FROM pg_class c
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p');
+GRANT SELECT ON tenant_tables TO PUBLIC;
+
+SELECT cmp_ok((SELECT count(*) FROM tenant_tables), '>=', 2::bigint, 'the catalog lists the tenant tables');
+
+-- structure: RLS on, policies present, primary key starts with tenant_id
+SELECT ok(c.relrowsecurity, tbl || ' has row-level security enabled')
+  FROM tenant_tables t JOIN pg_class c ON c.oid = t.tbl;
+SELECT ok(EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.tbl AND p.polname = 'tenant_isolation'),
+          tbl || ' has the tenant_isolation policy')
+  FROM tenant_tables t;
+SELECT is((SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = t.tbl AND i.indisprimary), 'tenant_id',
+          tbl || ' primary key starts with tenant_id')
+  FROM tenant_tables t;
+
+-- row counts per table and tenant as the superuser sees them
+CREATE TEMP TABLE truth (tbl regclass, tenant text, n bigint) ON COMMIT DROP;
+GRANT SELECT ON truth TO PUBLIC;
+DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT tbl FROM tenant_tables LOOP
+        EXECUTE format('INSERT INTO truth SELECT %L, tn.name, count(x.tenant_id)
+                          FROM salesflow.tenants tn LEFT JOIN %s x ON x.tenant_id = tn.tenant_id
+                         WHERE tn.name IN (''tap_a'', ''tap_b'') GROUP BY tn.name', t, t);
+    END LOOP;
+END $$;
+SELECT cmp_ok((SELECT n FROM truth WHERE tbl = 'salesflow.settings'::regclass AND tenant = 'tap_b'), '>', 0::bigint,
+              'the fixture gave tenant B rows to hide');
+
+CREATE FUNCTION pg_temp.visible(tbl regclass, tenant_name text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s x JOIN salesflow.tenants tn ON tn.tenant_id = x.tenant_id WHERE tn.name = %L',
+                   tbl, tenant_name) INTO n;
+    RETURN n;
+END $$;
+-- tenants itself is RLS-protected, so count B's rows by id
+CREATE FUNCTION pg_temp.rows_not_of(tbl regclass, tenant_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s x WHERE x.tenant_id <> %s', tbl, tenant_id) INTO n;
+    RETURN n;
+END $$;
+CREATE FUNCTION pg_temp.rows_all(tbl regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
+    RETURN n;
+END $$;
+SELECT tenant_id AS a_id FROM salesflow.tenants WHERE name = 'tap_a' \gset
+SELECT tenant_id AS b_id FROM salesflow.tenants WHERE name = 'tap_b' \gset
+
+-- reader of tenant A
+SET LOCAL ROLE salesflow_reader;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is(pg_temp.rows_not_of(tbl, :a_id), 0::bigint, 'reader of A sees 0 rows of other tenants in ' || tbl)
+  FROM tenant_tables;
+SELECT is(pg_temp.rows_all(tbl), (SELECT n FROM truth r WHERE r.tbl = t.tbl AND r.tenant = 'tap_a'),
+          'reader of A sees all of A''s rows in ' || tbl)
+  FROM tenant_tables t;
+-- naming A by id works the same
+SET LOCAL salesflow.tenant = :'a_id';
+SELECT is(pg_temp.rows_not_of(tbl, :a_id), 0::bigint, 'reader of A (by id) sees 0 rows of other tenants in ' || tbl)
+  FROM tenant_tables;
+-- no tenant: nothing
+RESET salesflow.tenant;
+SELECT is(pg_temp.rows_all(tbl), 0::bigint, 'with no tenant set a reader sees 0 rows in ' || tbl)
+  FROM tenant_tables;
+SET LOCAL salesflow.tenant = 'no_such_tenant';
+SELECT is(pg_temp.rows_all(tbl), 0::bigint, 'with an unknown tenant a reader sees 0 rows in ' || tbl)
+  FROM tenant_tables;
+-- readers cannot write
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT throws_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.reader', '1')$$, '42501',
+                 NULL, 'a reader cannot insert');
+RESET ROLE;
+
+-- writer of tenant A
+SET LOCAL ROLE salesflow_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT lives_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.own', '1')$$,
+                'a writer inserts into its own tenant');
+SELECT throws_ok(format($$INSERT INTO salesflow.settings (tenant_id, name, value) VALUES (%s, 'x.foreign', '1')$$, :b_id),
+                 '42501', NULL, 'a writer cannot insert into another tenant');
+SELECT throws_ok(format($$UPDATE salesflow.settings SET tenant_id = %s WHERE name = 'x.own'$$, :b_id),
+                 '42501', NULL, 'a writer cannot move a row to another tenant');
+SELECT results_eq(format($$UPDATE salesflow.settings SET value = '"hacked"' WHERE tenant_id = %s RETURNING name$$, :b_id),
+                  ARRAY[]::text[], 'a writer updates 0 rows of another tenant');
+SELECT results_eq(format($$DELETE FROM salesflow.settings WHERE tenant_id = %s RETURNING name$$, :b_id),
+                  ARRAY[]::text[], 'a writer deletes 0 rows of another tenant');
+SELECT throws_ok($$SELECT salesflow.require_tenant('tap_b')$$, '42704', NULL,
+                 'a writer cannot name another tenant in an API call');
+RESET salesflow.tenant;
+SELECT throws_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.none', '1')$$, NULL, NULL,
+                 'a writer with no tenant set cannot insert');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM salesflow.settings WHERE tenant_id = :b_id AND value = '"hacked"'), 0::bigint,
+          'tenant B''s rows are untouched');
+
+-- admin sees all
+SET LOCAL ROLE salesflow_admin;
+RESET salesflow.tenant;
+SELECT cmp_ok(pg_temp.rows_all(tbl), '>=', (SELECT sum(n)::bigint FROM truth r WHERE r.tbl = t.tbl),
+          'admin with no tenant set sees A''s and B''s rows in ' || tbl)
+  FROM tenant_tables t;
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
