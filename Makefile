@@ -11,7 +11,9 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" salesflow.cont
 MODULE_big  = salesflow
 
 PG_SOURCES   = $(sort $(wildcard src/pg/*.cpp))
-CORE_SOURCES = $(sort $(shell find src/core -name '*.cpp'))
+# Core modules linked into the extension (each is src/core/<module>/).
+CORE_MODULES = common ingest segments
+CORE_SOURCES = $(sort $(foreach m,$(CORE_MODULES),$(wildcard src/core/$(m)/*.cpp)))
 OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql

@@ -268,3 +268,53 @@ BEGIN
     END LOOP;
 END
 $debug$;
+
+-- Deletes a tenant and every row it owns in salesflow's tables (admin only).
+-- Tables are found in the catalog, so new modules are covered; a table still
+-- referenced by another tenant table is retried after the referencing one.
+CREATE FUNCTION salesflow.delete_tenant(name text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    victim bigint;
+    pending regclass[];
+    remaining regclass[];
+    t regclass;
+    deleted bigint := 0;
+    n bigint;
+    rounds int := 0;
+BEGIN
+    SELECT tn.tenant_id INTO victim FROM salesflow.tenants tn WHERE tn.name = delete_tenant.name;
+    IF victim IS NULL THEN
+        RAISE EXCEPTION 'tenant "%" does not exist', delete_tenant.name USING ERRCODE = '42704';
+    END IF;
+    SELECT array_agg(c.oid::regclass) INTO pending
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+     WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p')
+       AND c.oid <> 'salesflow.tenants'::regclass;
+    WHILE cardinality(pending) > 0 LOOP
+        rounds := rounds + 1;
+        IF rounds > 20 THEN
+            RAISE EXCEPTION 'could not delete tenant "%": circular references among %', delete_tenant.name, pending;
+        END IF;
+        remaining := '{}';
+        FOREACH t IN ARRAY pending LOOP
+            BEGIN
+                EXECUTE format('DELETE FROM %s WHERE tenant_id = $1', t) USING victim;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                deleted := deleted + n;
+            EXCEPTION WHEN foreign_key_violation THEN
+                remaining := remaining || t;
+            END;
+        END LOOP;
+        pending := remaining;
+    END LOOP;
+    DELETE FROM salesflow.tenants tn WHERE tn.tenant_id = victim;
+    RETURN deleted + 1;
+END
+$$;
+COMMENT ON FUNCTION salesflow.delete_tenant(text) IS
+    'Deletes a tenant and all its rows in every salesflow table (admin only); returns the number of rows deleted.';
+REVOKE EXECUTE ON FUNCTION salesflow.delete_tenant(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow.delete_tenant(text) TO salesflow_admin;

@@ -1,0 +1,29 @@
+// A deterministic, realistic invoice-line generator for demos and scale tests.
+//
+// Output is CSV in the UCI Online Retail layout (InvoiceNo, StockCode,
+// Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country) with ISO
+// dates, covering 2023-01-01 .. 2024-12-31. The same (lines, seed) gives
+// byte-identical output on every platform: the only randomness is our own
+// splitmix64 stream and all arithmetic is integer (no std:: distributions,
+// whose results are implementation-defined, and no libm).
+//
+// What makes it realistic: about lines/80 customers with heavy-tailed
+// activity, their own active periods (some churn), preferred weekday,
+// favourite products and basket size; about lines/300 products (at least 50)
+// with Zipf-like popularity and typical price points; invoices of 1-30 lines;
+// weekly (quiet weekends) and yearly (autumn peak, Christmas lull)
+// seasonality with growth; ~2% anonymous lines, ~2% return lines (invoice
+// "C..." with negative quantities), ~0.5% non-product lines (POST postage for
+// customers abroad, M manual), a few zero prices, wholesale prices for large
+// quantities, and descriptions with commas that need CSV quoting.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace salesflow::ingest {
+
+// Exactly `lines` data lines after the header; lines <= 0 gives the header only.
+std::string generate_invoice_csv(std::int64_t lines, std::uint64_t seed);
+
+}  // namespace salesflow::ingest
