@@ -19,7 +19,7 @@ mkdir -p "$dir"
 file=$dir/invoices_$lines.csv
 if [ ! -s "$file" ]; then
     sf_say "generating $lines lines (deterministic, seed 42)"
-    sf_psql -d $db -Atqc "SELECT convert_from(salesflow.generate_demo_csv($lines, 42), 'UTF8')" > "$file"
+    sf_psql -d $db -Atqc "SELECT convert_from(salesflow.generate_demo_csv($lines, 42), 'UTF8')" | sed '${/^$/d}' > "$file"
 fi
 chmod a+r "$file"
 bytes=$(stat -c %s "$file")

@@ -13,6 +13,7 @@
 
 #include "core/ingest/generator.hpp"
 #include "core/ingest/invoice.hpp"
+#include "core/ingest/summary.hpp"
 
 extern "C" {
 #include "utils/jsonb.h"
@@ -27,7 +28,8 @@ namespace ingest = salesflow::ingest;
 enum col {
     c_kind, c_line_no, c_invoice, c_customer, c_customer_name, c_sku, c_description, c_category, c_brand, c_city,
     c_country, c_quantity, c_unit_price, c_line_total, c_invoiced_at, c_is_return, c_non_product, c_zero_price,
-    c_content_key, c_occurrence, c_reject_column, c_reject_value, c_reject_raw, c_reject_reason, c_meta, n_cols
+    c_content_key, c_occurrence, c_reject_column, c_reject_value, c_reject_raw, c_reject_reason, c_meta, c_last_at,
+    c_lines, c_first_in_invoice, c_invoice_idx, c_product_idx, n_cols
 };
 
 // Text argument as a palloc'd C string ("" for NULL): read in phase 1.
@@ -85,6 +87,19 @@ std::string meta_json(const ingest::ParseResult& r) {
     j += ", \"date_order_ambiguous\": ";
     j += r.date_order_ambiguous ? "true" : "false";
     j += ", \"records\": " + std::to_string(r.records);
+    std::int64_t returns = 0, non_product = 0, zero_price = 0, anonymous = 0;
+    for (const ingest::InvoiceLine& l : r.lines) {
+        returns += l.is_return;
+        non_product += l.non_product;
+        zero_price += l.zero_price;
+        anonymous += l.customer.empty();
+    }
+    j += ", \"accepted\": " + std::to_string(r.lines.size());
+    j += ", \"returns\": " + std::to_string(returns);
+    j += ", \"non_product\": " + std::to_string(non_product);
+    j += ", \"zero_price\": " + std::to_string(zero_price);
+    j += ", \"anonymous\": " + std::to_string(anonymous);
+    j += ", \"rejected\": " + std::to_string(r.rejects.size());
     j += ", \"headers\": [";
     for (std::size_t i = 0; i < r.headers.size(); ++i) {
         if (i) j += ", ";
@@ -189,6 +204,7 @@ SF_FUNCTION(sf_parse_invoices) {
     }
     ingest::ParseResult parsed = ingest::parse_invoice_csv(std::string_view(bytes, nbytes), options);
     std::string meta = meta_json(parsed);
+    ingest::LineSummaries summaries = ingest::summarise_lines(parsed.lines);
 
     // Phase 3: rows out. PostgreSQL calls run under pg_call because the
     // parse result (C++ containers) is alive.
@@ -220,32 +236,79 @@ SF_FUNCTION(sf_parse_invoices) {
         MemoryContextReset(row_context);
 
         std::size_t emitted = 0;
+        // Accepted lines carry only what invoice_items and sales_daily need;
+        // names and other texts travel once per entity in the C/P/I rows.
         for (const ingest::InvoiceLine& l : parsed.lines) {
-            for (int c = 0; c < n_cols; ++c) nulls[c] = false;
+            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
             values[c_kind] = CharGetDatum('L');
             values[c_line_no] = Int64GetDatum(l.line_no);
-            put_text(c_invoice, l.invoice);
-            put_text(c_customer, l.customer);
-            put_opt_text(c_customer_name, l.customer_name);
-            put_text(c_sku, l.sku);
-            put_opt_text(c_description, l.description);
-            put_opt_text(c_category, l.category);
-            put_opt_text(c_brand, l.brand);
-            put_opt_text(c_city, l.city);
-            put_opt_text(c_country, l.country);
             values[c_quantity] = Float8GetDatum(l.quantity);
             values[c_unit_price] = Float8GetDatum(l.unit_price);
             values[c_line_total] = Float8GetDatum(l.line_total);
-            values[c_invoiced_at] = TimestampGetDatum(static_cast<Timestamp>(l.invoiced_at_us));
             values[c_is_return] = BoolGetDatum(l.is_return);
             values[c_non_product] = BoolGetDatum(l.non_product);
             values[c_zero_price] = BoolGetDatum(l.zero_price);
             values[c_content_key] = Int64GetDatum(static_cast<std::int64_t>(l.content_key));
             values[c_occurrence] = Int32GetDatum(l.occurrence);
-            for (int c : {c_reject_column, c_reject_value, c_reject_raw, c_reject_reason, c_meta}) nulls[c] = true;
+            values[c_first_in_invoice] = BoolGetDatum(summaries.first_of_sku_in_invoice[emitted]);
+            values[c_invoice_idx] = Int32GetDatum(summaries.invoice_index[emitted]);
+            values[c_product_idx] = Int32GetDatum(summaries.product_index[emitted]);
+            for (int c : {c_kind, c_line_no, c_quantity, c_unit_price, c_line_total, c_is_return, c_non_product,
+                          c_zero_price, c_content_key, c_occurrence, c_first_in_invoice, c_invoice_idx, c_product_idx})
+                nulls[c] = false;
             out.put(values, nulls);
             MemoryContextReset(row_context);
             if ((++emitted & 0x3fff) == 0) CHECK_FOR_INTERRUPTS();
+        }
+        for (const ingest::CustomerSummary& cs : summaries.customers) {
+            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
+            values[c_kind] = CharGetDatum('C');
+            nulls[c_kind] = false;
+            put_text(c_customer, cs.ref);
+            put_opt_text(c_customer_name, cs.name);
+            put_opt_text(c_city, cs.city);
+            put_opt_text(c_country, cs.country);
+            values[c_invoiced_at] = TimestampGetDatum(static_cast<Timestamp>(cs.first_at_us));
+            values[c_last_at] = TimestampGetDatum(static_cast<Timestamp>(cs.last_at_us));
+            nulls[c_invoiced_at] = nulls[c_last_at] = false;
+            out.put(values, nulls);
+            MemoryContextReset(row_context);
+        }
+        std::int32_t product_idx = 0;
+        for (const ingest::ProductSummary& ps : summaries.products) {
+            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
+            values[c_product_idx] = Int32GetDatum(product_idx++);
+            nulls[c_product_idx] = false;
+            values[c_kind] = CharGetDatum('P');
+            nulls[c_kind] = false;
+            put_text(c_sku, ps.sku);
+            put_opt_text(c_description, ps.description);
+            put_opt_text(c_category, ps.category);
+            put_opt_text(c_brand, ps.brand);
+            values[c_unit_price] = Float8GetDatum(ps.last_price);
+            values[c_non_product] = BoolGetDatum(ps.non_product);
+            values[c_invoiced_at] = TimestampGetDatum(static_cast<Timestamp>(ps.first_at_us));
+            values[c_last_at] = TimestampGetDatum(static_cast<Timestamp>(ps.last_at_us));
+            nulls[c_unit_price] = nulls[c_non_product] = nulls[c_invoiced_at] = nulls[c_last_at] = false;
+            out.put(values, nulls);
+            MemoryContextReset(row_context);
+        }
+        std::int32_t invoice_idx = 0;
+        for (const ingest::InvoiceSummary& is : summaries.invoices) {
+            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
+            values[c_invoice_idx] = Int32GetDatum(invoice_idx++);
+            nulls[c_invoice_idx] = false;
+            values[c_kind] = CharGetDatum('I');
+            nulls[c_kind] = false;
+            put_text(c_invoice, is.invoice);
+            put_text(c_customer, is.customer);
+            values[c_invoiced_at] = TimestampGetDatum(static_cast<Timestamp>(is.at_us));
+            values[c_is_return] = BoolGetDatum(is.is_return);
+            values[c_lines] = Int64GetDatum(is.lines);
+            values[c_line_total] = Float8GetDatum(is.total);
+            nulls[c_invoiced_at] = nulls[c_is_return] = nulls[c_lines] = nulls[c_line_total] = false;
+            out.put(values, nulls);
+            MemoryContextReset(row_context);
         }
         for (const ingest::Reject& r : parsed.rejects) {
             for (int c = 0; c < n_cols; ++c) nulls[c] = true;

@@ -194,12 +194,10 @@ CREATE TABLE salesflow.invoices (
     total       numeric(18,4) NOT NULL DEFAULT 0,
     upload_id   bigint,
     PRIMARY KEY (tenant_id, invoice_id),
-    UNIQUE (tenant_id, invoice_no),
-    FOREIGN KEY (tenant_id, customer_id) REFERENCES salesflow.customers
+    UNIQUE (tenant_id, invoice_no)
 );
 ALTER SEQUENCE salesflow.invoices_invoice_id_seq OWNED BY salesflow.invoices.invoice_id;
 CREATE INDEX invoices_customer_idx ON salesflow.invoices (tenant_id, customer_id, invoiced_at);
-CREATE INDEX invoices_day_idx ON salesflow.invoices (tenant_id, day);
 COMMENT ON TABLE salesflow.invoices IS 'Invoices (orders): one row per invoice number, with its customer, time, line count and total.';
 COMMENT ON COLUMN salesflow.invoices.invoice_no IS 'Invoice / order number as in the source (cancellations keep their C prefix).';
 COMMENT ON COLUMN salesflow.invoices.customer_id IS 'Customer (the anonymous customer for lines without one).';
@@ -331,10 +329,15 @@ CREATE TYPE salesflow._parsed_line AS (
     reject_value    text,
     reject_raw      text,
     reject_reason   text,
-    meta            jsonb
+    meta            jsonb,
+    last_at         timestamp,
+    lines           bigint,
+    first_in_invoice boolean,
+    invoice_idx     int,
+    product_idx     int
 );
 COMMENT ON TYPE salesflow._parsed_line IS
-    'Internal: a row of _parse_invoices(): kind M (what was detected), L (an accepted line) or R (a rejected line).';
+    'Internal: a row of _parse_invoices(): kind M (what was detected), L (an accepted line), R (a rejected line), or a summary of the accepted lines per C (customer), P (product), I (invoice).';
 
 CREATE FUNCTION salesflow._parse_invoices(content bytea, delimiter text, decimal_sep text, date_order text,
                                           encoding text, preset text, mapping_fields text[], mapping_headers text[],
@@ -453,6 +456,7 @@ COMMENT ON FUNCTION salesflow._ms_since(timestamptz) IS 'Internal: milliseconds 
 CREATE FUNCTION salesflow._process_upload(tenant bigint, upload bigint) RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'
 AS $$
 DECLARE
     up salesflow.uploads;
@@ -462,7 +466,7 @@ DECLARE
     t timestamptz;
     v_timings jsonb := '{}';
     meta jsonb;
-    n_lines bigint; n_accepted bigint; n_rejected bigint; n_inserted bigint := 0;
+    n_lines bigint; n_accepted bigint; n_rejected bigint; n_inserted bigint := 0; n bigint;
     n_returns bigint; n_non_product bigint; n_zero bigint; n_anonymous bigint;
     max_errors numeric; max_ratio numeric;
     progress boolean;
@@ -517,12 +521,14 @@ BEGIN
     END;
     ANALYZE sf_parsed;
     SELECT p.meta INTO meta FROM sf_parsed p WHERE p.kind = 'M';
-    SELECT count(*) FILTER (WHERE kind = 'L'), count(*) FILTER (WHERE kind = 'R'),
-           count(*) FILTER (WHERE kind = 'L' AND is_return), count(*) FILTER (WHERE kind = 'L' AND non_product),
-           count(*) FILTER (WHERE kind = 'L' AND zero_price), count(*) FILTER (WHERE kind = 'L' AND customer = '')
-      INTO n_accepted, n_rejected, n_returns, n_non_product, n_zero, n_anonymous
-      FROM sf_parsed;
-    n_lines := coalesce((meta ->> 'records')::bigint, n_accepted + n_rejected);
+    n_accepted := (meta ->> 'accepted')::bigint;
+    n_rejected := (meta ->> 'rejected')::bigint;
+    n_returns := (meta ->> 'returns')::bigint;
+    n_non_product := (meta ->> 'non_product')::bigint;
+    n_zero := (meta ->> 'zero_price')::bigint;
+    n_anonymous := (meta ->> 'anonymous')::bigint;
+    n_lines := (meta ->> 'records')::bigint;
+    meta := meta - ARRAY['accepted', 'rejected', 'returns', 'non_product', 'zero_price', 'anonymous'];
     v_timings := v_timings || jsonb_build_object('parse', salesflow._ms_since(t));
     IF progress THEN RAISE NOTICE 'upload %: parsed % lines (% rejected)', upload, n_lines, n_rejected; END IF;
 
@@ -553,18 +559,14 @@ BEGIN
     END IF;
     UPDATE salesflow.uploads u SET status = 'loaded' WHERE u.tenant_id = tenant AND u.upload_id = upload;
 
-    -- 4. customers: latest name/city/country by invoice time
+    -- 4. customers, from the parser's per-customer summary ('C' rows)
     t := clock_timestamp();
     INSERT INTO salesflow.customers AS c (tenant_id, ref, name, city, country, first_order_at, last_order_at,
                                           changed_at, changed_by_upload)
-    SELECT tenant, s.customer, s.customer_name, s.city, s.country, s.first_at, s.last_at, now(), upload
-      FROM (SELECT DISTINCT ON (p.customer) p.customer, p.customer_name, p.city, p.country,
-                   min(p.invoiced_at) OVER w AT TIME ZONE tz AS first_at,
-                   max(p.invoiced_at) OVER w AT TIME ZONE tz AS last_at
-              FROM sf_parsed p WHERE p.kind = 'L'
-            WINDOW w AS (PARTITION BY p.customer)
-             ORDER BY p.customer, p.invoiced_at DESC, p.line_no DESC) s
-     ORDER BY s.customer
+    SELECT tenant, p.customer, p.customer_name, p.city, p.country, p.invoiced_at AT TIME ZONE tz,
+           p.last_at AT TIME ZONE tz, clock_timestamp(), upload
+      FROM sf_parsed p WHERE p.kind = 'C'
+     ORDER BY p.customer
     ON CONFLICT (tenant_id, ref) DO UPDATE
        SET name = CASE WHEN excluded.last_order_at >= c.last_order_at OR c.last_order_at IS NULL
                        THEN coalesce(excluded.name, c.name) ELSE coalesce(c.name, excluded.name) END,
@@ -573,23 +575,18 @@ BEGIN
            country = CASE WHEN excluded.last_order_at >= c.last_order_at OR c.last_order_at IS NULL
                        THEN coalesce(excluded.country, c.country) ELSE coalesce(c.country, excluded.country) END,
            first_order_at = least(c.first_order_at, excluded.first_order_at),
-           last_order_at = greatest(c.last_order_at, excluded.last_order_at);
+           last_order_at = greatest(c.last_order_at, excluded.last_order_at),
+           changed_at = excluded.changed_at, changed_by_upload = excluded.changed_by_upload;
     v_timings := v_timings || jsonb_build_object('customers', salesflow._ms_since(t));
 
-    -- products: latest name/category/brand/price by invoice time
+    -- products, from the 'P' rows: latest name/category/brand/price by invoice time
     t := clock_timestamp();
     INSERT INTO salesflow.products AS pr (tenant_id, sku, name, category, brand, last_price, is_non_product,
                                           first_sold_at, last_sold_at, changed_at, changed_by_upload)
-    SELECT tenant, s.sku, s.description, s.category, s.brand, s.unit_price, s.non_product, s.first_at, s.last_at,
-           now(), upload
-      FROM (SELECT DISTINCT ON (p.sku) p.sku, p.description, p.category, p.brand, p.unit_price::numeric(16,4) AS unit_price,
-                   bool_or(p.non_product) OVER w AS non_product,
-                   min(p.invoiced_at) OVER w AT TIME ZONE tz AS first_at,
-                   max(p.invoiced_at) OVER w AT TIME ZONE tz AS last_at
-              FROM sf_parsed p WHERE p.kind = 'L'
-            WINDOW w AS (PARTITION BY p.sku)
-             ORDER BY p.sku, p.invoiced_at DESC, p.is_return, p.line_no DESC) s
-     ORDER BY s.sku
+    SELECT tenant, p.sku, p.description, p.category, p.brand, p.unit_price, p.non_product,
+           p.invoiced_at AT TIME ZONE tz, p.last_at AT TIME ZONE tz, clock_timestamp(), upload
+      FROM sf_parsed p WHERE p.kind = 'P'
+     ORDER BY p.sku
     ON CONFLICT (tenant_id, sku) DO UPDATE
        SET name = CASE WHEN excluded.last_sold_at >= pr.last_sold_at OR pr.last_sold_at IS NULL
                        THEN coalesce(excluded.name, pr.name) ELSE coalesce(pr.name, excluded.name) END,
@@ -601,76 +598,117 @@ BEGIN
                        THEN excluded.last_price ELSE pr.last_price END,
            is_non_product = pr.is_non_product OR excluded.is_non_product,
            first_sold_at = least(pr.first_sold_at, excluded.first_sold_at),
-           last_sold_at = greatest(pr.last_sold_at, excluded.last_sold_at);
+           last_sold_at = greatest(pr.last_sold_at, excluded.last_sold_at),
+           changed_at = excluded.changed_at, changed_by_upload = excluded.changed_by_upload;
+    IF to_regclass('pg_temp.sf_products') IS NULL THEN
+        CREATE TEMP TABLE sf_products (idx int PRIMARY KEY, product_id bigint) ON COMMIT DROP;
+    END IF;
+    TRUNCATE sf_products;
+    INSERT INTO sf_products
+    SELECT p.product_idx, pr.product_id
+      FROM sf_parsed p JOIN salesflow.products pr ON pr.tenant_id = tenant AND pr.sku = p.sku
+     WHERE p.kind = 'P';
+    ANALYZE sf_products;
     v_timings := v_timings || jsonb_build_object('products', salesflow._ms_since(t));
 
-    -- invoices: the first line's customer, the earliest time
+    -- invoices, from the 'I' rows: existing ones are looked up, new ones
+    -- inserted with their line count and total
     t := clock_timestamp();
     IF to_regclass('pg_temp.sf_invoices') IS NULL THEN
-        CREATE TEMP TABLE sf_invoices (invoice_no text PRIMARY KEY, invoice_id bigint, is_new boolean, day date)
-            ON COMMIT DROP;
+        CREATE TEMP TABLE sf_invoices (idx int PRIMARY KEY, invoice_no text, invoice_id bigint, is_new boolean,
+                                       day date) ON COMMIT DROP;
     END IF;
     TRUNCATE sf_invoices;
     INSERT INTO sf_invoices
-    SELECT i.invoice_no, i.invoice_id, false, i.day
-      FROM salesflow.invoices i
-     WHERE i.tenant_id = tenant AND i.invoice_no IN (SELECT p.invoice FROM sf_parsed p WHERE p.kind = 'L');
-    WITH s AS (
-        SELECT DISTINCT ON (p.invoice) p.invoice, p.customer,
-               min(p.invoiced_at) OVER w AS at_local,
-               bool_or(p.is_return) OVER w AS is_return
-          FROM sf_parsed p
-         WHERE p.kind = 'L' AND NOT EXISTS (SELECT 1 FROM sf_invoices k WHERE k.invoice_no = p.invoice)
-        WINDOW w AS (PARTITION BY p.invoice)
-         ORDER BY p.invoice, p.line_no
-    ), ins AS (
-        INSERT INTO salesflow.invoices AS i (tenant_id, invoice_no, customer_id, invoiced_at, day, is_return, upload_id)
-        SELECT tenant, s.invoice, c.customer_id, s.at_local AT TIME ZONE tz, s.at_local::date, s.is_return, upload
-          FROM s JOIN salesflow.customers c ON c.tenant_id = tenant AND c.ref = s.customer
-         ORDER BY s.invoice
+    SELECT p.invoice_idx, i.invoice_no, i.invoice_id, false, i.day
+      FROM sf_parsed p JOIN salesflow.invoices i ON i.tenant_id = tenant AND i.invoice_no = p.invoice
+     WHERE p.kind = 'I';
+    WITH ins AS (
+        INSERT INTO salesflow.invoices AS i (tenant_id, invoice_no, customer_id, invoiced_at, day, is_return, lines,
+                                             total, upload_id)
+        SELECT tenant, p.invoice, c.customer_id, p.invoiced_at AT TIME ZONE tz, p.invoiced_at::date, p.is_return,
+               p.lines, p.line_total, upload
+          FROM sf_parsed p JOIN salesflow.customers c ON c.tenant_id = tenant AND c.ref = p.customer
+         WHERE p.kind = 'I' AND NOT EXISTS (SELECT 1 FROM sf_invoices k WHERE k.idx = p.invoice_idx)
+         ORDER BY p.invoice
         ON CONFLICT (tenant_id, invoice_no) DO NOTHING
-        RETURNING i.invoice_no, i.invoice_id, true AS is_new, i.day
+        RETURNING i.invoice_no, i.invoice_id, i.day
     )
-    INSERT INTO sf_invoices SELECT * FROM ins;
+    INSERT INTO sf_invoices
+    SELECT p.invoice_idx, ins.invoice_no, ins.invoice_id, true, ins.day
+      FROM ins JOIN sf_parsed p ON p.kind = 'I' AND p.invoice = ins.invoice_no;
     ANALYZE sf_invoices;
     v_timings := v_timings || jsonb_build_object('invoices', salesflow._ms_since(t));
 
-    -- items, then add what is new to invoices, sales_daily, and the dirty markers
+    -- items: lines of new invoices are all new (plain insert); lines of
+    -- invoices loaded before may be duplicates (insert what is missing)
     t := clock_timestamp();
+    INSERT INTO salesflow.invoice_items (tenant_id, invoice_id, line_key, occurrence, product_id, quantity,
+                                         unit_price, line_total, is_return, non_product, zero_price, upload_id, line_no)
+    SELECT tenant, i.invoice_id, p.content_key, p.occurrence, pr.product_id, p.quantity, p.unit_price,
+           p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no
+      FROM sf_parsed p
+      JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
+      JOIN sf_products pr ON pr.idx = p.product_idx
+     WHERE p.kind = 'L'
+     ORDER BY i.invoice_id, p.content_key, p.occurrence;
+    GET DIAGNOSTICS n_inserted = ROW_COUNT;
     IF to_regclass('pg_temp.sf_new_items') IS NULL THEN
-        CREATE TEMP TABLE sf_new_items (invoice_id bigint, product_id bigint, day date, is_new_invoice boolean,
+        CREATE TEMP TABLE sf_new_items (invoice_id bigint, product_id bigint, day date,
                                         quantity numeric, line_total numeric, is_return boolean)
             ON COMMIT DROP;
     END IF;
     TRUNCATE sf_new_items;
-    WITH ins AS (
-        INSERT INTO salesflow.invoice_items (tenant_id, invoice_id, line_key, occurrence, product_id, quantity,
-                                             unit_price, line_total, is_return, non_product, zero_price, upload_id, line_no)
-        SELECT tenant, i.invoice_id, p.content_key, p.occurrence, pr.product_id, p.quantity, p.unit_price,
-               p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no
-          FROM sf_parsed p
-          JOIN sf_invoices i ON i.invoice_no = p.invoice
-          JOIN salesflow.products pr ON pr.tenant_id = tenant AND pr.sku = p.sku
-         WHERE p.kind = 'L'
-        ON CONFLICT DO NOTHING
-        RETURNING invoice_id, product_id, quantity, line_total, is_return
-    )
-    INSERT INTO sf_new_items
-    SELECT ins.invoice_id, ins.product_id, i.day, i.is_new, ins.quantity, ins.line_total, ins.is_return
-      FROM ins JOIN sf_invoices i ON i.invoice_id = ins.invoice_id;
-    GET DIAGNOSTICS n_inserted = ROW_COUNT;
+    IF EXISTS (SELECT 1 FROM sf_invoices WHERE NOT is_new) THEN
+        WITH ins AS (
+            INSERT INTO salesflow.invoice_items (tenant_id, invoice_id, line_key, occurrence, product_id, quantity,
+                                                 unit_price, line_total, is_return, non_product, zero_price, upload_id,
+                                                 line_no)
+            SELECT tenant, i.invoice_id, p.content_key, p.occurrence, pr.product_id, p.quantity, p.unit_price,
+                   p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no
+              FROM sf_parsed p
+              JOIN sf_invoices i ON i.idx = p.invoice_idx AND NOT i.is_new
+              JOIN sf_products pr ON pr.idx = p.product_idx
+             WHERE p.kind = 'L'
+            ON CONFLICT DO NOTHING
+            RETURNING invoice_id, product_id, quantity, line_total, is_return
+        )
+        INSERT INTO sf_new_items
+        SELECT ins.invoice_id, ins.product_id, i.day, ins.quantity, ins.line_total, ins.is_return
+          FROM ins JOIN sf_invoices i ON i.invoice_id = ins.invoice_id;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        n_inserted := n_inserted + n;
+    END IF;
     v_timings := v_timings || jsonb_build_object('items', salesflow._ms_since(t));
 
+    -- 5. sales_daily += the new lines (an order counts once per product and
+    --    day: the first line of a SKU in an invoice marks it)
     t := clock_timestamp();
-    IF n_inserted > 0 THEN
-        ANALYZE sf_new_items;
+    INSERT INTO salesflow.sales_daily AS sd (tenant_id, product_id, day, units, revenue, orders,
+                                             returned_units, returned_revenue)
+    SELECT tenant, pr.product_id, i.day,
+           coalesce(sum(p.quantity) FILTER (WHERE NOT p.is_return), 0),
+           coalesce(sum(p.line_total) FILTER (WHERE NOT p.is_return), 0),
+           count(*) FILTER (WHERE NOT p.is_return AND p.first_in_invoice),
+           coalesce(-sum(p.quantity) FILTER (WHERE p.is_return), 0),
+           coalesce(-sum(p.line_total) FILTER (WHERE p.is_return), 0)
+      FROM sf_parsed p
+      JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
+      JOIN sf_products pr ON pr.idx = p.product_idx
+     WHERE p.kind = 'L'
+     GROUP BY pr.product_id, i.day
+    ON CONFLICT (tenant_id, product_id, day) DO UPDATE
+       SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
+           orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
+           returned_revenue = sd.returned_revenue + excluded.returned_revenue;
+
+    IF EXISTS (SELECT 1 FROM sf_new_items) THEN
+        -- new lines of invoices loaded before: totals, and orders only where
+        -- the invoice had no line of the product yet
         UPDATE salesflow.invoices i
            SET lines = i.lines + d.n, total = i.total + d.total
           FROM (SELECT invoice_id, count(*) AS n, sum(line_total) AS total FROM sf_new_items GROUP BY invoice_id) d
          WHERE i.tenant_id = tenant AND i.invoice_id = d.invoice_id;
-
-        -- An order counts once per product and day: new lines of an invoice
-        -- loaded before count only if that invoice had no line of the product.
         INSERT INTO salesflow.sales_daily AS sd (tenant_id, product_id, day, units, revenue, orders,
                                                  returned_units, returned_revenue)
         SELECT tenant, n.product_id, n.day,
@@ -678,11 +716,9 @@ BEGIN
                coalesce(sum(n.line_total) FILTER (WHERE NOT n.is_return), 0),
                count(DISTINCT n.invoice_id) FILTER (
                    WHERE NOT n.is_return
-                     AND CASE WHEN n.is_new_invoice THEN true
-                              ELSE NOT EXISTS (SELECT 1 FROM salesflow.invoice_items o
-                                                WHERE o.tenant_id = tenant AND o.invoice_id = n.invoice_id
-                                                  AND o.product_id = n.product_id AND o.upload_id IS DISTINCT FROM upload)
-                         END),
+                     AND NOT EXISTS (SELECT 1 FROM salesflow.invoice_items o
+                                      WHERE o.tenant_id = tenant AND o.invoice_id = n.invoice_id
+                                        AND o.product_id = n.product_id AND o.upload_id IS DISTINCT FROM upload)),
                coalesce(-sum(n.quantity) FILTER (WHERE n.is_return), 0),
                coalesce(-sum(n.line_total) FILTER (WHERE n.is_return), 0)
           FROM sf_new_items n
@@ -692,14 +728,6 @@ BEGIN
            SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
                orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
                returned_revenue = sd.returned_revenue + excluded.returned_revenue;
-
-        UPDATE salesflow.customers c SET changed_at = clock_timestamp(), changed_by_upload = upload
-          FROM (SELECT DISTINCT i.customer_id FROM salesflow.invoices i
-                 WHERE i.tenant_id = tenant AND i.invoice_id IN (SELECT DISTINCT invoice_id FROM sf_new_items)) d
-         WHERE c.tenant_id = tenant AND c.customer_id = d.customer_id;
-        UPDATE salesflow.products pr SET changed_at = clock_timestamp(), changed_by_upload = upload
-          FROM (SELECT DISTINCT product_id FROM sf_new_items) d
-         WHERE pr.tenant_id = tenant AND pr.product_id = d.product_id;
     END IF;
     v_timings := v_timings || jsonb_build_object('aggregates', salesflow._ms_since(t), 'total', salesflow._ms_since(t0));
 

@@ -28,6 +28,10 @@ SELECT is((SELECT a.attname::text FROM pg_index i
           tbl || ' primary key starts with tenant_id')
   FROM tenant_tables t;
 
+-- views run with the caller's rights, so the tables' row-level security applies
+SELECT ok(coalesce(c.reloptions @> ARRAY['security_invoker=true'], false), c.oid::regclass || ' is a security_invoker view')
+  FROM pg_class c WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind = 'v';
+
 -- row counts per table and tenant as the superuser sees them
 CREATE TEMP TABLE truth (tbl regclass, tenant text, n bigint) ON COMMIT DROP;
 GRANT SELECT ON truth TO PUBLIC;

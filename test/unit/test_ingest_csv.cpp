@@ -117,4 +117,98 @@ TEST(IngestCsv, DetectsEachDelimiter) {
     EXPECT_EQ(detect_delimiter("single column\nvalue\n"), ',');
 }
 
+// A byte-at-a-time restatement of the tokenizer rules, to check the reader's
+// fast path (whole lines, eight bytes at a time) against on random inputs.
+std::vector<Read> reference_read(std::string_view text, char delim) {
+    std::vector<Read> out;
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    std::int64_t line = 1;
+    while (i < n) {
+        Read r{line, {}, false, {}};
+        const std::size_t start = i;
+        for (;;) {
+            std::string cur;
+            std::size_t j = i;
+            while (j < n && text[j] == ' ') ++j;
+            auto plain = [&] {
+                while (i < n && text[i] != delim && text[i] != '\n' && text[i] != '\r') cur += text[i++];
+            };
+            if (j < n && text[j] == '"') {
+                i = j + 1;
+                for (;;) {
+                    if (i >= n) {
+                        r.unterminated = true;
+                        break;
+                    }
+                    const char c = text[i];
+                    if (c == '"' && i + 1 < n && text[i + 1] == '"') {
+                        cur += '"';
+                        i += 2;
+                    } else if (c == '"') {
+                        ++i;
+                        break;
+                    } else {
+                        if (c == '\n' || (c == '\r' && !(i + 1 < n && text[i + 1] == '\n'))) ++line;
+                        cur += c;
+                        ++i;
+                    }
+                }
+                if (!r.unterminated) plain();
+            } else {
+                plain();
+            }
+            r.fields.push_back(cur);
+            if (!r.unterminated && i < n && text[i] == delim) {
+                ++i;
+                continue;
+            }
+            break;
+        }
+        r.raw = std::string(text.substr(start, i - start));
+        if (i < n) {
+            if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
+            ++i;
+            ++line;
+        }
+        const bool blank = r.raw.find_first_not_of(' ') == std::string::npos;
+        if (r.unterminated || !blank) out.push_back(r);
+    }
+    return out;
+}
+
+TEST(IngestCsv, FastAndCarefulPathsAgreeOnRandomInput) {
+    static constexpr char alphabet[] = {'a', 'b', ',', ';', '"', '\n', '\r', ' ', 'x', ',', 'a', '1'};
+    std::uint64_t state = 12345;
+    auto next = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<std::size_t>(state >> 33);
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string text;
+        const std::size_t length = next() % 60;
+        for (std::size_t k = 0; k < length; ++k) text += alphabet[next() % sizeof alphabet];
+        const char delim = round % 2 ? ',' : ';';
+        const auto got = read_all(text, delim);
+        const auto want = reference_read(text, delim);
+        ASSERT_EQ(got.size(), want.size()) << "input: " << text;
+        for (std::size_t r = 0; r < got.size(); ++r) {
+            ASSERT_EQ(got[r].fields, want[r].fields) << "input: " << text;
+            ASSERT_EQ(got[r].line_no, want[r].line_no) << "input: " << text;
+            ASSERT_EQ(got[r].raw, want[r].raw) << "input: " << text;
+            ASSERT_EQ(got[r].unterminated, want[r].unterminated) << "input: " << text;
+        }
+    }
+}
+
+TEST(IngestCsv, LongLinesCrossWordBoundaries) {
+    const std::string line = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+    const auto r = read_all(line + "\r\n" + line + ",\"quoted, late\"\n");
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].fields.size(), 8u);
+    EXPECT_EQ(r[0].fields[7], "Country");
+    EXPECT_EQ(r[1].fields.size(), 9u);
+    EXPECT_EQ(r[1].fields[8], "quoted, late");
+}
+
 }  // namespace

@@ -147,10 +147,8 @@ TEST(IngestHeaders, ExplicitMappingOverridesAndValidates) {
     ParseOptions options;
     options.mapping = {{Field::invoice, "Beleg"}, {Field::invoiced_at, "Datum"}, {Field::quantity, "Menge"},
                        {Field::description, "Artikel"}, {Field::unit_price, "Preis"}};
-    const ParseResult r = parse("Beleg;Datum;Artikel;Menge;Preis\nB1;15.03.2024;Tasse;2;3,50\n", [&] {
-        options.decimal = ',';
-        return options;
-    }());
+    options.decimal = ',';
+    const ParseResult r = parse("Beleg;Datum;Artikel;Menge;Preis\nB1;15.03.2024;Tasse;2;3,50\n", options);
     ASSERT_EQ(r.lines.size(), 1u);
     EXPECT_EQ(r.delimiter, ';');
     EXPECT_DOUBLE_EQ(r.lines[0].unit_price, 3.5);
@@ -274,13 +272,10 @@ TEST(IngestRecords, RaggedRowsUnterminatedQuotesAndBlankLines) {
 TEST(IngestRecords, SemicolonFileWithDecimalCommasAndCrLf) {
     ParseOptions options;
     options.decimal = ',';
-    const ParseResult r = parse("\xEF\xBB\xBFRechnung;Datum;Artikel;Menge;Preis\r\nR1;2024-03-01;Tasse;1.000;2,50\r\n",
-                                [&] {
-                                    options.mapping = {{Field::invoice, "Rechnung"}, {Field::invoiced_at, "Datum"},
-                                                       {Field::description, "Artikel"}, {Field::quantity, "Menge"},
-                                                       {Field::unit_price, "Preis"}};
-                                    return options;
-                                }());
+    options.mapping = {{Field::invoice, "Rechnung"}, {Field::invoiced_at, "Datum"}, {Field::description, "Artikel"},
+                       {Field::quantity, "Menge"}, {Field::unit_price, "Preis"}};
+    const ParseResult r =
+        parse("\xEF\xBB\xBFRechnung;Datum;Artikel;Menge;Preis\r\nR1;2024-03-01;Tasse;1.000;2,50\r\n", options);
     EXPECT_EQ(r.delimiter, ';');
     EXPECT_EQ(r.headers.front(), "Rechnung");  // BOM gone
     ASSERT_EQ(r.lines.size(), 1u);
@@ -321,6 +316,16 @@ TEST(IngestFileEncoding, ExplicitUtf8RejectsOnlyBadLines) {
     EXPECT_EQ(r.rejects[0].reason, "invalid UTF-8 byte sequence at byte 8");
     EXPECT_EQ(r.rejects[0].raw_line, "1,A,Caf\\xE9,1,2024-01-01,2,5,UK");
     EXPECT_TRUE(is_valid_utf8(r.rejects[0].raw_line));
+}
+
+TEST(IngestFileEncoding, BomMeansUtf8EvenWithABrokenLine) {
+    const ParseResult r = parse("\xEF\xBB\xBF" + uci_header + "1,A,Caf\xC3\xA9,1,2024-01-01,2,5,UK\n" +
+                                "2,A,Caf\xE9,1,2024-01-01,2,5,UK\n");
+    EXPECT_EQ(r.encoding, Encoding::utf8);
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0].description, "Caf\xC3\xA9");  // not re-read as "CafÃ©"
+    ASSERT_EQ(r.rejects.size(), 1u);
+    EXPECT_EQ(r.rejects[0].line_no, 3);
 }
 
 TEST(IngestFileEncoding, Latin1AndNulBytes) {

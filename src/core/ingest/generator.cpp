@@ -196,16 +196,21 @@ std::string generate_invoice_csv(std::int64_t lines, std::uint64_t seed) {
         // to 89999); beyond 89999 products a 100000s block is added.
         p.code = std::to_string(10000 + (i % 89999) * 3 % 89999 + (i / 89999) * 100000);
         if (rng.chance(150000)) p.code.push_back(static_cast<char>('A' + rng.below(5)));
+        // One draw per statement: the order in which operands of one
+        // expression are evaluated is unspecified, and compilers differ.
         std::string description;
         if (rng.chance(25000)) {
             // Some catalogue names carry commas: the CSV must quote them.
-            description = std::string(nouns[rng.below(std::size(nouns))]) + ", " +
-                          std::string(patterns[rng.below(std::size(patterns))]);
+            description = nouns[rng.below(std::size(nouns))];
+            description += ", ";
+            description += patterns[rng.below(std::size(patterns))];
         } else {
-            description = std::string(adjectives[rng.below(std::size(adjectives))]) + " " +
-                          std::string(patterns[rng.below(std::size(patterns))]) + " " +
-                          std::string(nouns[rng.below(std::size(nouns))]) +
-                          std::string(sizes[rng.below(std::size(sizes))]);
+            description = adjectives[rng.below(std::size(adjectives))];
+            description += ' ';
+            description += patterns[rng.below(std::size(patterns))];
+            description += ' ';
+            description += nouns[rng.below(std::size(nouns))];
+            description += sizes[rng.below(std::size(sizes))];
         }
         p.description = csv_escape(description);
         p.price_pence = price_points[rng.below(std::size(price_points))];
@@ -301,7 +306,9 @@ std::string generate_invoice_csv(std::int64_t lines, std::uint64_t seed) {
         const int basket = inv.is_return ? rng.between(1, 3) : std::min(30, 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(2 * mean))));
         inv.lines = static_cast<int>(std::min<std::int64_t>(basket, remaining));
         // Opening hours 8:00-19:59, busiest around midday.
-        inv.minute = (rng.between(8, 13) + rng.between(0, 6)) * 60 + rng.between(0, 59);
+        const int opening_hour = rng.between(8, 13);
+        const int hour = opening_hour + rng.between(0, 6);
+        inv.minute = hour * 60 + rng.between(0, 59);
         inv.seed = rng.next();
         remaining -= inv.lines;
         invoices.push_back(inv);
@@ -353,7 +360,8 @@ std::string generate_invoice_csv(std::int64_t lines, std::uint64_t seed) {
                 } else {
                     out += "M,Manual,";
                     quantity = 1;
-                    price = price_points[line_rng.below(std::size(price_points))] * line_rng.between(1, 4);
+                    price = price_points[line_rng.below(std::size(price_points))];
+                    price *= line_rng.between(1, 4);
                 }
             } else {
                 std::size_t p;

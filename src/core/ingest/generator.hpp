@@ -4,8 +4,9 @@
 // Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country) with ISO
 // dates, covering 2023-01-01 .. 2024-12-31. The same (lines, seed) gives
 // byte-identical output on every platform: the only randomness is our own
-// splitmix64 stream and all arithmetic is integer (no std:: distributions,
-// whose results are implementation-defined, and no libm).
+// splitmix64 stream, all arithmetic is integer (no std:: distributions,
+// whose results are implementation-defined, and no libm), and each draw is a
+// statement of its own (C++ leaves the evaluation order of operands open).
 //
 // What makes it realistic: about lines/80 customers with heavy-tailed
 // activity, their own active periods (some churn), preferred weekday,

@@ -148,14 +148,19 @@ ParsedNumber parse_number(std::string_view s, char decimal) {
     }
 
     const char thousands = decimal == ',' ? '.' : ',';
-    // Build a plain "-123.45e6" for from_chars (locale-free, correctly rounded).
-    std::string clean;
-    clean.reserve(s.size() + 1);
-    if (negative) clean.push_back('-');
+    // One pass validates the layout and accumulates the digits; the clean
+    // "-123.45e6" text is only built for from_chars when the fast path below
+    // does not apply.
     std::size_t i = 0;
-    std::size_t digits = 0;
+    std::size_t digits = 0, significant = 0, fraction_digits = 0;
+    std::uint64_t mantissa = 0;
     std::size_t group = 0;  // digits since the last thousands separator
     bool grouped = false;
+    auto take_digit = [&](char c) {
+        ++digits;
+        if (significant > 0 || c != '0') ++significant;
+        if (significant <= 15) mantissa = mantissa * 10 + static_cast<std::uint64_t>(c - '0');
+    };
     while (i < s.size() && (is_digit(s[i]) || s[i] == thousands)) {
         if (s[i] == thousands) {
             // First group 1-3 digits, every later group exactly 3.
@@ -166,8 +171,7 @@ ParsedNumber parse_number(std::string_view s, char decimal) {
             grouped = true;
             group = 0;
         } else {
-            clean.push_back(s[i]);
-            ++digits;
+            take_digit(s[i]);
             ++group;
         }
         ++i;
@@ -176,26 +180,28 @@ ParsedNumber parse_number(std::string_view s, char decimal) {
         out.error = NumberError::bad_grouping;
         return out;
     }
+    const std::size_t integer_end = i;
+    std::size_t fraction_begin = i;
     if (i < s.size() && s[i] == decimal) {
-        clean.push_back('.');
-        ++i;
+        fraction_begin = ++i;
         while (i < s.size() && is_digit(s[i])) {
-            clean.push_back(s[i]);
-            ++digits;
+            take_digit(s[i]);
+            ++fraction_digits;
             ++i;
         }
     }
+    const std::size_t fraction_end = i;
     if (digits == 0) {
         out.error = NumberError::not_a_number;
         return out;
     }
+    std::size_t exponent_begin = i;
     if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        clean.push_back('e');
         ++i;
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) clean.push_back(s[i++]);
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
         std::size_t exp_digits = 0;
         while (i < s.size() && is_digit(s[i])) {
-            clean.push_back(s[i++]);
+            ++i;
             ++exp_digits;
         }
         if (exp_digits == 0) {
@@ -209,26 +215,27 @@ ParsedNumber parse_number(std::string_view s, char decimal) {
         out.error = s[i] == thousands ? NumberError::bad_grouping : NumberError::not_a_number;
         return out;
     }
-    // Clinger's fast path: up to 15 significant digits and no exponent, the
-    // integer and the power of ten are exact doubles, so one IEEE division is
-    // correctly rounded and equals what from_chars would return.
-    if (digits <= 15 && clean.find('e') == std::string::npos) {
-        static constexpr double powers_of_ten[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-        std::uint64_t mantissa = 0;
-        std::size_t fraction_digits = 0;
-        bool in_fraction = false;
-        for (char c : clean) {
-            if (c == '.') {
-                in_fraction = true;
-            } else if (c != '-') {
-                mantissa = mantissa * 10 + static_cast<std::uint64_t>(c - '0');
-                fraction_digits += in_fraction;
-            }
-        }
+    // Clinger's fast path: with at most 15 significant digits and no
+    // exponent, the integer and the power of ten are exact doubles, so one
+    // IEEE division is correctly rounded and equals what from_chars returns.
+    if (significant <= 15 && fraction_digits <= 22 && exponent_begin == s.size()) {
+        static constexpr double powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
         const double magnitude = static_cast<double>(mantissa) / powers_of_ten[fraction_digits];
-        out.value = (negative ? -magnitude : magnitude) + 0.0;
+        out.value = (negative ? -magnitude : magnitude) + 0.0;  // -0 becomes +0 so amounts hash alike
         return out;
+    }
+    std::string clean;
+    clean.reserve(s.size() + 1);
+    if (negative) clean.push_back('-');
+    for (std::size_t k = 0; k < integer_end; ++k)
+        if (s[k] != thousands) clean.push_back(s[k]);
+    clean.push_back('.');
+    clean.append(s.data() + fraction_begin, fraction_end - fraction_begin);
+    if (exponent_begin < s.size()) {
+        clean.push_back('e');
+        clean.append(s.data() + exponent_begin + 1, s.size() - exponent_begin - 1);
     }
     double value = 0;
     const auto [end, ec] = std::from_chars(clean.data(), clean.data() + clean.size(), value);

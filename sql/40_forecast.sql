@@ -1,0 +1,79 @@
+-- forecast: the SQL functions against R's forecast package (8.20) on fixed
+-- series: croston() on the 60 car-parts test vectors (exact), thetaf(),
+-- naive(), snaive(), meanf() (fixtures made by test/fixtures/forecast/make_fixtures.R),
+-- plus the batch on a small tenant and the errors.
+\set SHOW_CONTEXT never
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set croston_file :abs_srcdir '/../shared/data/carparts/croston_R_forecast_testvectors.csv'
+\set series_file :abs_srcdir '/test/fixtures/forecast/series.csv'
+\set methods_file :abs_srcdir '/test/fixtures/forecast/methods.csv'
+CREATE TEMP TABLE croston_r (part text, train text, croston_forecast float8, pct_zero float8);
+COPY croston_r FROM :'croston_file' (FORMAT csv, HEADER);
+CREATE TEMP TABLE series (name text, period int, horizon int, y text);
+COPY series FROM :'series_file' (FORMAT csv, HEADER);
+CREATE TEMP TABLE methods_r (series text, method text, step int, mean float8, lo80 float8, hi80 float8, lo95 float8, hi95 float8);
+COPY methods_r FROM :'methods_file' (FORMAT csv, HEADER);
+
+-- Croston (alpha 0.1, as R's default) on all 60 car-parts vectors: relative error below 1e-9
+SELECT count(*) AS vectors,
+       count(*) FILTER (WHERE abs(f.point - r.croston_forecast) <= 1e-9 * greatest(abs(r.croston_forecast), 1e-12)) AS exact
+  FROM croston_r r,
+       salesflow.forecast(string_to_array(r.train, ' ')::float8[], 1, 1, 'croston') f;
+
+-- naive, snaive, mean: points and 80/95% intervals within 1e-6 of R (R's
+-- lower bounds clamped at zero: demand forecasts are never negative)
+SELECT r.method, count(*) AS steps,
+       max(greatest(abs(f.point - greatest(r.mean, 0)), abs(f.lo80 - greatest(r.lo80, 0)), abs(f.hi80 - r.hi80),
+                    abs(f.lo95 - greatest(r.lo95, 0)), abs(f.hi95 - r.hi95)) / greatest(abs(r.mean), 1)) < 1e-6 AS matches_r
+  FROM methods_r r
+  JOIN series s ON s.name = r.series
+  CROSS JOIN LATERAL salesflow.forecast(string_to_array(s.y, ' ')::float8[], s.horizon, s.period, r.method) f
+ WHERE f.step = r.step AND r.method IN ('naive', 'snaive', 'mean')
+ GROUP BY r.method ORDER BY 1;
+
+-- the fitted model explains itself
+SELECT method, params ? 'alpha' AS has_alpha, aicc IS NOT NULL AS has_aicc
+  FROM salesflow.forecast_fit((SELECT string_to_array(y, ' ')::float8[] FROM series WHERE name = 'AirPassengers'), 12, 'ets');
+SELECT method, aicc IS NULL AS no_aicc FROM salesflow.forecast_fit('{0,0,3,0,0,0,2,0,1,0,0,0,4,0,0,0,0,1,0,0}', 1, 'croston');
+-- auto picks an intermittent-demand method or a baseline for a lumpy series, and never forecasts below zero
+SELECT bool_and(point >= 0 AND lo80 >= 0 AND lo95 >= 0) AS never_negative, count(*) AS steps
+  FROM salesflow.forecast('{0,0,3,0,0,0,2,0,1,0,0,0,4,0,0,0,0,1,0,0,0,2,0,0,0,0,3,0,0,1}', 6, 1, 'auto');
+-- intervals are ordered
+SELECT bool_and(lo95 <= lo80 AND lo80 <= point AND point <= hi80 AND hi80 <= hi95) AS ordered
+  FROM salesflow.forecast((SELECT string_to_array(y, ' ')::float8[] FROM series WHERE name = 'USAccDeaths'), 24, 12, 'auto');
+
+-- errors
+SELECT * FROM salesflow.forecast('{1,2,3}', 0);
+SELECT * FROM salesflow.forecast('{1,2,3}', 3, 1, 'prophet');
+SELECT * FROM salesflow.forecast('{}', 3);
+SELECT * FROM salesflow.forecast('{1,NULL,3}', 3);
+SELECT * FROM salesflow.forecast('{1,0,3,4,5,6,7,8}', 3, 1, 'MNN');
+SELECT * FROM salesflow.forecast('{1,2,3}', 3, 0);
+
+-- the batch: a small tenant, forecast, then actuals arrive and accuracy appears
+SELECT name FROM salesflow.create_tenant('fc', 'UTC', 'EUR');
+SET salesflow.tenant = 'fc';
+SET client_min_messages = warning;
+SELECT status, inserted FROM salesflow.import_csv(convert_to('invoice,sku,qty,price,date,customer' || E'\n' ||
+    (SELECT string_agg(format('I%s,%s,%s,2.5,%s,C%s', g, sku, 1 + (g * 7 + length(sku)) % 5,
+                              date '2024-01-01' + (g % 90), g % 9), E'\n')
+       FROM generate_series(1, 400) g, unnest(ARRAY['A', 'BB']) sku
+      WHERE g % 90 < 60), 'UTF8'));
+SELECT salesflow.refresh_forecasts(horizon => 14, method => 'theta') AS products_forecast;
+SELECT p.sku, m.method, m.data_start, m.data_end, m.backtest_mase IS NOT NULL AS has_backtest
+  FROM salesflow.forecast_models m JOIN salesflow.products p USING (tenant_id, product_id) ORDER BY 1;
+SELECT count(*) AS forecast_rows, min(day), max(day), bool_and(point >= 0) AS non_negative FROM salesflow.forecasts;
+SELECT count(*) AS accuracy_rows FROM salesflow.forecast_accuracy;
+SELECT status, inserted FROM salesflow.import_csv(convert_to('invoice,sku,qty,price,date,customer' || E'\n' ||
+    (SELECT string_agg(format('J%s,%s,3,2.5,%s,C1', g, sku, to_char(date '2024-03-01' + g, 'YYYY-MM-DD')), E'\n')
+       FROM generate_series(0, 6) g, unnest(ARRAY['A', 'BB']) sku), 'UTF8'));
+SELECT p.sku, count(*) AS days_scored, bool_and(a.mae >= 0) AS has_mae
+  FROM salesflow.forecast_accuracy a JOIN salesflow.products p USING (tenant_id, product_id) GROUP BY 1 ORDER BY 1;
+-- only changed products are refitted
+SELECT salesflow.refresh_forecasts(horizon => 14, method => 'theta', only_changed => true) AS refit;
+SELECT salesflow.refresh_forecasts(horizon => 14, method => 'theta', only_changed => true) AS refit_again;
+-- a statement_timeout stops the batch cleanly
+SET statement_timeout = '1ms';
+SELECT salesflow.refresh_forecasts(horizon => 14, method => 'auto');
+RESET statement_timeout;
+SELECT count(*) > 0 AS models_kept FROM salesflow.forecast_models;
