@@ -16,7 +16,11 @@
 #include "core/ingest/summary.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "utils/acl.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 }
 
@@ -29,7 +33,7 @@ enum col {
     c_kind, c_line_no, c_invoice, c_customer, c_customer_name, c_sku, c_description, c_category, c_brand, c_city,
     c_country, c_quantity, c_unit_price, c_line_total, c_invoiced_at, c_is_return, c_non_product, c_zero_price,
     c_content_key, c_occurrence, c_reject_column, c_reject_value, c_reject_raw, c_reject_reason, c_meta, c_last_at,
-    c_lines, c_first_in_invoice, c_invoice_idx, c_product_idx, n_cols
+    c_lines, c_first_in_invoice, c_invoice_idx, c_product_idx, c_returned_units, c_returned_revenue, n_cols
 };
 
 // Text argument as a palloc'd C string ("" for NULL): read in phase 1.
@@ -140,16 +144,58 @@ char parse_single_char(const std::string& s, const char* what) {
     return s[0];
 }
 
-}  // namespace
+// Column types of salesflow._parsed_line, to check a target table against.
+const Oid parsed_line_types[n_cols] = {
+    CHAROID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+    FLOAT8OID, FLOAT8OID, FLOAT8OID, TIMESTAMPOID, BOOLOID, BOOLOID, BOOLOID, INT8OID, INT4OID,
+    TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPOID, INT8OID, BOOLOID, INT4OID, INT4OID,
+    FLOAT8OID, FLOAT8OID};
 
-// salesflow._parse_invoices(content bytea, delimiter text, decimal_sep text,
-//   date_order text, encoding text, preset text, mapping_fields text[],
-//   mapping_headers text[], max_field_bytes int) RETURNS SETOF salesflow._parsed_line
-SF_FUNCTION(sf_parse_invoices) {
+// The rows go either to a set-returning function's tuplestore or, for
+// _parse_invoices_into, straight into a session's temp table with
+// heap_insert: the upload path then skips materialising the set twice.
+struct row_sink {
+    salesflow::pg::srf_writer* srf = nullptr;
+    Relation table = nullptr;
+    BulkInsertState bulk = nullptr;
+    CommandId cid = 0;
+    std::int64_t rows = 0;
+    void put(Datum* values, bool* nulls) {
+        if (srf != nullptr) {
+            srf->put(values, nulls);
+        } else {
+            HeapTuple tuple = heap_form_tuple(RelationGetDescr(table), values, nulls);
+            heap_insert(table, tuple, cid, 0, bulk);
+        }
+        ++rows;
+    }
+};
+
+Relation open_parse_target(Oid relid) {
+    Relation rel = table_open(relid, RowExclusiveLock);
+    bool ok = rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP &&
+              !rel->rd_rel->relhasindex && rel->trigdesc == nullptr && RelationGetDescr(rel)->natts == n_cols;
+    for (int c = 0; ok && c < n_cols; ++c) {
+        Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), c);
+        ok = !attr->attisdropped && attr->atttypid == parsed_line_types[c];
+    }
+    if (!ok)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not a temporary table like salesflow._parsed_line without indexes or triggers",
+                               RelationGetRelationName(rel))));
+    if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("permission denied for table %s",
+                                                                          RelationGetRelationName(rel))));
+    return rel;
+}
+
+// Shared body of _parse_invoices (SRF) and _parse_invoices_into: the parse
+// arguments start at `first`; `target` is InvalidOid for the SRF.
+Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
     // Phase 1 (PostgreSQL regime): arguments.
-    if (PG_ARGISNULL(0))
+    if (PG_ARGISNULL(first))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("upload content must not be null")));
-    bytea* content = PG_GETARG_BYTEA_PP(0);
+    bytea* content = PG_GETARG_BYTEA_PP(first);
     const char* bytes = VARDATA_ANY(content);
     std::size_t nbytes = VARSIZE_ANY_EXHDR(content);
     Datum* map_fields = nullptr;
@@ -157,11 +203,11 @@ SF_FUNCTION(sf_parse_invoices) {
     bool* map_field_nulls = nullptr;
     bool* map_header_nulls = nullptr;
     int n_fields = 0, n_headers = 0;
-    if (!PG_ARGISNULL(6))
-        deconstruct_array(PG_GETARG_ARRAYTYPE_P(6), TEXTOID, -1, false, TYPALIGN_INT, &map_fields, &map_field_nulls,
+    if (!PG_ARGISNULL(first + 6))
+        deconstruct_array(PG_GETARG_ARRAYTYPE_P(first + 6), TEXTOID, -1, false, TYPALIGN_INT, &map_fields, &map_field_nulls,
                           &n_fields);
-    if (!PG_ARGISNULL(7))
-        deconstruct_array(PG_GETARG_ARRAYTYPE_P(7), TEXTOID, -1, false, TYPALIGN_INT, &map_headers,
+    if (!PG_ARGISNULL(first + 7))
+        deconstruct_array(PG_GETARG_ARRAYTYPE_P(first + 7), TEXTOID, -1, false, TYPALIGN_INT, &map_headers,
                           &map_header_nulls, &n_headers);
     if (n_fields != n_headers)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("mapping fields and headers differ in length")));
@@ -173,13 +219,22 @@ SF_FUNCTION(sf_parse_invoices) {
         map_field_names[i] = TextDatumGetCString(map_fields[i]);
         map_header_names[i] = TextDatumGetCString(map_headers[i]);
     }
-    int max_field_bytes = PG_ARGISNULL(8) ? 65536 : PG_GETARG_INT32(8);
-    const char* arg_delimiter = optional_cstring(fcinfo, 1);
-    const char* arg_decimal = optional_cstring(fcinfo, 2);
-    const char* arg_date_order = optional_cstring(fcinfo, 3);
-    const char* arg_encoding = optional_cstring(fcinfo, 4);
-    const char* arg_preset = optional_cstring(fcinfo, 5);
-    salesflow::pg::srf_writer out = salesflow::pg::begin_srf(fcinfo);
+    int max_field_bytes = PG_ARGISNULL(first + 8) ? 65536 : PG_GETARG_INT32(first + 8);
+    const char* arg_delimiter = optional_cstring(fcinfo, first + 1);
+    const char* arg_decimal = optional_cstring(fcinfo, first + 2);
+    const char* arg_date_order = optional_cstring(fcinfo, first + 3);
+    const char* arg_encoding = optional_cstring(fcinfo, first + 4);
+    const char* arg_preset = optional_cstring(fcinfo, first + 5);
+    salesflow::pg::srf_writer srf{nullptr};
+    row_sink out;
+    if (OidIsValid(target)) {
+        out.table = open_parse_target(target);
+        out.bulk = GetBulkInsertState();
+        out.cid = GetCurrentCommandId(true);
+    } else {
+        srf = salesflow::pg::begin_srf(fcinfo);
+        out.srf = &srf;
+    }
 
     // Phase 2 (C++ regime): options and parse.
     ingest::ParseOptions options;
@@ -310,6 +365,22 @@ SF_FUNCTION(sf_parse_invoices) {
             out.put(values, nulls);
             MemoryContextReset(row_context);
         }
+        for (const ingest::DailySummary& d : summaries.daily) {
+            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
+            values[c_kind] = CharGetDatum('D');
+            values[c_product_idx] = Int32GetDatum(d.product_index);
+            values[c_invoiced_at] = TimestampGetDatum(static_cast<Timestamp>(d.day) * USECS_PER_DAY);
+            values[c_quantity] = Float8GetDatum(d.units);
+            values[c_line_total] = Float8GetDatum(d.revenue);
+            values[c_lines] = Int64GetDatum(d.orders);
+            values[c_returned_units] = Float8GetDatum(d.returned_units);
+            values[c_returned_revenue] = Float8GetDatum(d.returned_revenue);
+            for (int c : {c_kind, c_product_idx, c_invoiced_at, c_quantity, c_line_total, c_lines, c_returned_units,
+                          c_returned_revenue})
+                nulls[c] = false;
+            out.put(values, nulls);
+            MemoryContextReset(row_context);
+        }
         for (const ingest::Reject& r : parsed.rejects) {
             for (int c = 0; c < n_cols; ++c) nulls[c] = true;
             values[c_kind] = CharGetDatum('R');
@@ -325,8 +396,26 @@ SF_FUNCTION(sf_parse_invoices) {
         }
         MemoryContextSwitchTo(old);
         MemoryContextDelete(row_context);
+        if (out.table != nullptr) {
+            FreeBulkInsertState(out.bulk);
+            table_close(out.table, NoLock);
+        }
     });
-    return (Datum) 0;
+    return OidIsValid(target) ? Int64GetDatum(out.rows) : (Datum) 0;
+}
+
+}  // namespace
+
+// salesflow._parse_invoices(content bytea, delimiter text, decimal_sep text,
+//   date_order text, encoding text, preset text, mapping_fields text[],
+//   mapping_headers text[], max_field_bytes int) RETURNS SETOF salesflow._parsed_line
+SF_FUNCTION(sf_parse_invoices) { return parse_invoices(fcinfo, 0, InvalidOid); }
+
+// salesflow._parse_invoices_into(target regclass, <the same arguments>) RETURNS bigint:
+// the rows go into a temporary table shaped like salesflow._parsed_line.
+SF_FUNCTION(sf_parse_invoices_into) {
+    if (PG_ARGISNULL(0)) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("target must not be null")));
+    return parse_invoices(fcinfo, 1, PG_GETARG_OID(0));
 }
 
 // salesflow.generate_demo_csv(lines bigint, seed bigint) RETURNS bytea

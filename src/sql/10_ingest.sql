@@ -334,10 +334,12 @@ CREATE TYPE salesflow._parsed_line AS (
     lines           bigint,
     first_in_invoice boolean,
     invoice_idx     int,
-    product_idx     int
+    product_idx     int,
+    returned_units  float8,
+    returned_revenue float8
 );
 COMMENT ON TYPE salesflow._parsed_line IS
-    'Internal: a row of _parse_invoices(): kind M (what was detected), L (an accepted line), R (a rejected line), or a summary of the accepted lines per C (customer), P (product), I (invoice).';
+    'Internal: a row of _parse_invoices(): kind M (what was detected), L (an accepted line), R (a rejected line), or a summary of the accepted lines per C (customer), P (product), I (invoice), D (product and day: units in quantity, revenue in line_total, orders in lines).';
 
 CREATE FUNCTION salesflow._parse_invoices(content bytea, delimiter text, decimal_sep text, date_order text,
                                           encoding text, preset text, mapping_fields text[], mapping_headers text[],
@@ -346,6 +348,14 @@ RETURNS SETOF salesflow._parsed_line
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_parse_invoices';
 COMMENT ON FUNCTION salesflow._parse_invoices(bytea, text, text, text, text, text, text[], text[], int) IS
     'Internal: parses and validates invoice CSV bytes in C++ (RFC 4180, encodings, header aliases, dates, numbers, business rules).';
+
+CREATE FUNCTION salesflow._parse_invoices_into(target regclass, content bytea, delimiter text, decimal_sep text,
+                                               date_order text, encoding text, preset text, mapping_fields text[],
+                                               mapping_headers text[], max_field_bytes int)
+RETURNS bigint
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_parse_invoices_into';
+COMMENT ON FUNCTION salesflow._parse_invoices_into(regclass, bytea, text, text, text, text, text, text[], text[], int) IS
+    'Internal: _parse_invoices writing its rows straight into a temporary table shaped like _parsed_line (no indexes, no triggers); returns the row count.';
 
 CREATE FUNCTION salesflow.generate_demo_csv(lines bigint, seed bigint DEFAULT 42) RETURNS bytea
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_generate_demo_csv';
@@ -494,15 +504,14 @@ BEGIN
     END IF;
     TRUNCATE sf_parsed;
     BEGIN
-        INSERT INTO sf_parsed
-        SELECT p.* FROM salesflow.upload_contents c,
-               salesflow._parse_invoices(c.content, opts ->> 'delimiter', opts ->> 'decimal', opts ->> 'date_order',
-                                         opts ->> 'encoding', opts ->> 'preset',
-                                         ARRAY(SELECT k FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
-                                         ARRAY(SELECT coalesce(opts -> 'mapping', '{}') ->> k
-                                                 FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
-                                         (opts ->> 'max_field_bytes')::int) p
-         WHERE c.tenant_id = tenant AND c.upload_id = upload;
+        PERFORM salesflow._parse_invoices_into('pg_temp.sf_parsed'::regclass, c.content,
+                    opts ->> 'delimiter', opts ->> 'decimal', opts ->> 'date_order', opts ->> 'encoding', opts ->> 'preset',
+                    ARRAY(SELECT k FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
+                    ARRAY(SELECT coalesce(opts -> 'mapping', '{}') ->> k
+                            FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
+                    (opts ->> 'max_field_bytes')::int)
+           FROM salesflow.upload_contents c
+          WHERE c.tenant_id = tenant AND c.upload_id = upload;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
         IF err_state IN ('57014', '57P01', '53200') THEN
@@ -650,8 +659,7 @@ BEGIN
       FROM sf_parsed p
       JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
       JOIN sf_products pr ON pr.idx = p.product_idx
-     WHERE p.kind = 'L'
-     ORDER BY i.invoice_id, p.content_key, p.occurrence;
+     WHERE p.kind = 'L';
     GET DIAGNOSTICS n_inserted = ROW_COUNT;
     IF to_regclass('pg_temp.sf_new_items') IS NULL THEN
         CREATE TEMP TABLE sf_new_items (invoice_id bigint, product_id bigint, day date,
@@ -684,23 +692,37 @@ BEGIN
     -- 5. sales_daily += the new lines (an order counts once per product and
     --    day: the first line of a SKU in an invoice marks it)
     t := clock_timestamp();
-    INSERT INTO salesflow.sales_daily AS sd (tenant_id, product_id, day, units, revenue, orders,
-                                             returned_units, returned_revenue)
-    SELECT tenant, pr.product_id, i.day,
-           coalesce(sum(p.quantity) FILTER (WHERE NOT p.is_return), 0),
-           coalesce(sum(p.line_total) FILTER (WHERE NOT p.is_return), 0),
-           count(*) FILTER (WHERE NOT p.is_return AND p.first_in_invoice),
-           coalesce(-sum(p.quantity) FILTER (WHERE p.is_return), 0),
-           coalesce(-sum(p.line_total) FILTER (WHERE p.is_return), 0)
-      FROM sf_parsed p
-      JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
-      JOIN sf_products pr ON pr.idx = p.product_idx
-     WHERE p.kind = 'L'
-     GROUP BY pr.product_id, i.day
-    ON CONFLICT (tenant_id, product_id, day) DO UPDATE
-       SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
-           orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
-           returned_revenue = sd.returned_revenue + excluded.returned_revenue;
+    IF NOT EXISTS (SELECT 1 FROM sf_invoices WHERE NOT is_new) THEN
+        -- every invoice is new: the parser's per product-day sums are exact
+        INSERT INTO salesflow.sales_daily AS sd (tenant_id, product_id, day, units, revenue, orders,
+                                                 returned_units, returned_revenue)
+        SELECT tenant, pr.product_id, p.invoiced_at::date, p.quantity, p.line_total, p.lines,
+               p.returned_units, p.returned_revenue
+          FROM sf_parsed p JOIN sf_products pr ON pr.idx = p.product_idx
+         WHERE p.kind = 'D'
+        ON CONFLICT (tenant_id, product_id, day) DO UPDATE
+           SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
+               orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
+               returned_revenue = sd.returned_revenue + excluded.returned_revenue;
+    ELSE
+        INSERT INTO salesflow.sales_daily AS sd (tenant_id, product_id, day, units, revenue, orders,
+                                                 returned_units, returned_revenue)
+        SELECT tenant, pr.product_id, i.day,
+               coalesce(sum(p.quantity) FILTER (WHERE NOT p.is_return), 0),
+               coalesce(sum(p.line_total) FILTER (WHERE NOT p.is_return), 0),
+               count(*) FILTER (WHERE NOT p.is_return AND p.first_in_invoice),
+               coalesce(-sum(p.quantity) FILTER (WHERE p.is_return), 0),
+               coalesce(-sum(p.line_total) FILTER (WHERE p.is_return), 0)
+          FROM sf_parsed p
+          JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
+          JOIN sf_products pr ON pr.idx = p.product_idx
+         WHERE p.kind = 'L'
+         GROUP BY pr.product_id, i.day
+        ON CONFLICT (tenant_id, product_id, day) DO UPDATE
+           SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
+               orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
+               returned_revenue = sd.returned_revenue + excluded.returned_revenue;
+    END IF;
 
     IF EXISTS (SELECT 1 FROM sf_new_items) THEN
         -- new lines of invoices loaded before: totals, and orders only where

@@ -90,16 +90,23 @@ struct KernelOut {
 
 // The recursions of the file comment for one model class. Every flag is a
 // template parameter, so each of the 15 models gets its own branch-free inner
-// loop; the likelihood of a fit is nearly all spent here. The ring holds the
-// seasons in time order (ring[i mod m] for time i) and is updated in place;
-// the loop runs season by season so the ring index needs no modulo. Σ log|ŷ|
-// is accumulated as a product, renormalised through one log every few hundred
-// steps instead of a log per observation.
+// loop; the likelihood of a fit is nearly all spent here. The updates are
+// written so that the dependency chain from one step's level and trend to the
+// next is as short as possible (the loop is latency-bound):
+//     ℓ' = (1−α)·ℓ + (1−α)φ·b + α·t,      t = y ∖ s (the level target)
+//     b' = (1−β)φ·b + β·(t − ℓ)
+// which is the file comment's b' = φb + (β/α)(ℓ' − ℓ − φb) with ℓ' expanded.
+// With a multiplicative season one reciprocal 1/ŷ serves all three divisions
+// (y/s = y·q/ŷ, y/q = y·s/ŷ). The ring holds the seasons in time order
+// (ring[i mod m] for time i) and is updated in place; the loop runs season by
+// season so the ring index needs no modulo. Σ log|ŷ| is accumulated as a
+// product, renormalised through one log every few hundred steps instead of a
+// log per observation.
 template <bool MultErr, bool Trend, bool Damped, int Season>
 KernelOut filter_kernel(const double* y, int n, int m, double alpha, double beta, double gamma, double phi,
                         double l, double b, double* ring) {
     const double ph = Damped ? phi : 1.0;
-    const double beta_over_alpha = Trend ? beta / alpha : 0.0;
+    const double a1 = 1.0 - alpha, a2 = (1.0 - alpha) * ph, c1 = (1.0 - beta) * ph, g1 = 1.0 - gamma;
     double sse = 0.0, sum_log = 0.0, prod = 1.0;
     const int block = Season != 0 ? m : n;
     for (int t0 = 0; t0 < n; t0 += block) {
@@ -107,23 +114,32 @@ KernelOut filter_kernel(const double* y, int n, int m, double alpha, double beta
         const double* yb = y + t0;
         for (int j = 0; j < len; ++j) {
             const double yt = yb[j];
-            const double phib = Trend ? ph * b : 0.0;
-            const double q = l + phib;
-            double s = 0.0, f = q, level_target = yt;
+            const double q = Trend ? l + ph * b : l;
+            double s = 0.0, f = q, target = yt, season_target = 0.0;
             if (Season == 1) {
                 s = ring[j];
                 f = q + s;
-                level_target = yt - s;
+                target = yt - s;
+                season_target = yt - q;
             } else if (Season == 2) {
                 s = ring[j];
                 f = q * s;
-                level_target = std::fabs(s) < tol ? huge : yt / s;
             }
             double e;
             if (MultErr) {
                 const double af = std::fabs(f);
                 if (af < tol) return {0.0, 0.0, l, b, false};
-                e = (yt - f) / f;
+                const double r = 1.0 / f;
+                e = (yt - f) * r;
+                if (Season == 2) {
+                    if (std::fabs(s) < tol || std::fabs(q) < tol) {
+                        target = std::fabs(s) < tol ? huge : yt / s;
+                        season_target = std::fabs(q) < tol ? huge : yt / q;
+                    } else {
+                        target = yt * q * r;
+                        season_target = yt * s * r;
+                    }
+                }
                 if (af > 1e50 || af < 1e-50) {
                     sum_log += std::log(af);
                 } else {
@@ -137,11 +153,14 @@ KernelOut filter_kernel(const double* y, int n, int m, double alpha, double beta
                 e = yt - f;
             }
             sse += e * e;
-            const double lnew = q + alpha * (level_target - q);
-            if (Trend) b = phib + beta_over_alpha * (lnew - l - phib);
-            if (Season == 1) ring[j] = s + gamma * ((yt - q) - s);
-            else if (Season == 2) ring[j] = s + gamma * ((std::fabs(q) < tol ? huge : yt / q) - s);
-            l = lnew;
+            if (Trend) {
+                const double lnew = a1 * l + (a2 * b + alpha * target);
+                b = c1 * b + (beta * target - beta * l);
+                l = lnew;
+            } else {
+                l = a1 * l + alpha * target;
+            }
+            if (Season != 0) ring[j] = g1 * s + gamma * season_target;
         }
     }
     if (MultErr) sum_log += std::log(prod);
@@ -295,6 +314,153 @@ bool decode(const Layout& lay, const std::vector<double>& u, EtsModel& mdl) {
     mdl.b0 = x.b0;
     if (has_season(lay.spec)) mdl.s0.assign(x.s0, x.s0 + lay.m);
     return true;
+}
+
+// Gauss–Newton pieces for the initial states at fixed smoothing parameters.
+// For models whose states enter linearly (no multiplicative season) the one-
+// step forecasts are affine in the initial states, so with additive errors
+// one step solves the least-squares problem exactly (HKOS section 5.2 on
+// concentrating the initial states out); otherwise it is a Gauss–Newton step.
+// The derivatives of every state with respect to the k free initial states
+// (in the optimiser's scaled coordinates) are carried along the recursions.
+struct StateSystem {
+    double jtj[max_period + 2][max_period + 2];
+    double jtr[max_period + 2];
+    double glog[max_period + 2];  // Σ ∂ŷ/ŷ (multiplicative error)
+    double sse, sum_log;
+    bool ok;
+};
+
+template <bool MultErr, bool Trend, bool Damped, int Season>
+void state_system(const double* y, int n, int m, const Smoothing& p, const Point& x, double scale, int k,
+                  StateSystem& out) {
+    constexpr int K = max_period + 2;
+    const double ph = Damped ? p.phi : 1.0;
+    const double boa = Trend ? p.beta / p.alpha : 0.0;
+    const double sscale = Season == 2 ? 1.0 : scale;
+    double dl[K] = {}, db[K] = {}, dq[K], df[K];
+    double dring[max_period][K];
+    double ring[max_period];
+    dl[0] = scale;
+    if (Trend) db[1] = scale;
+    const int first_season = Trend ? 2 : 1;
+    if (Season != 0) {
+        for (int i = 0; i < m; ++i) {
+            ring[i] = x.s0[m - 1 - i];
+            for (int c = 0; c < k; ++c) dring[i][c] = 0.0;
+        }
+        // ring[m-1-j] is s_j; s_(m-1) (ring[0]) is minus the sum of the others.
+        for (int j = 0; j < m - 1; ++j) {
+            dring[m - 1 - j][first_season + j] = sscale;
+            dring[0][first_season + j] = -sscale;
+        }
+    }
+    for (int a = 0; a < k; ++a) {
+        out.jtr[a] = 0.0;
+        out.glog[a] = 0.0;
+        for (int b = 0; b < k; ++b) out.jtj[a][b] = 0.0;
+    }
+    double l = x.l0, b = x.b0, sse = 0.0, sum_log = 0.0;
+    out.ok = false;
+    int pos = 0;
+    for (int t = 0; t < n; ++t) {
+        const double yt = y[t];
+        const double q = l + ph * b;
+        for (int c = 0; c < k; ++c) dq[c] = dl[c] + (Trend ? ph * db[c] : 0.0);
+        double s = 0.0, f = q;
+        double* ds = Season != 0 ? dring[pos] : nullptr;
+        if (Season == 1) {
+            s = ring[pos];
+            f = q + s;
+            for (int c = 0; c < k; ++c) df[c] = dq[c] + ds[c];
+        } else if (Season == 2) {
+            s = ring[pos];
+            f = q * s;
+            for (int c = 0; c < k; ++c) df[c] = s * dq[c] + q * ds[c];
+        } else {
+            for (int c = 0; c < k; ++c) df[c] = dq[c];
+        }
+        double r, dr_scale;  // residual and ∂r = dr_scale·∂ŷ
+        if (MultErr) {
+            if (std::fabs(f) < tol) return;
+            r = (yt - f) / f;
+            dr_scale = -yt / (f * f);
+            sum_log += std::log(std::fabs(f));
+            const double inv = 1.0 / f;
+            for (int c = 0; c < k; ++c) out.glog[c] += df[c] * inv;
+        } else {
+            r = yt - f;
+            dr_scale = -1.0;
+        }
+        sse += r * r;
+        for (int a = 0; a < k; ++a) {
+            const double da = dr_scale * df[a];
+            out.jtr[a] += da * r;
+            for (int c = a; c < k; ++c) out.jtj[a][c] += da * dr_scale * df[c];
+        }
+        // Level, trend and season updates and their derivatives.
+        double tg = yt;
+        if (Season == 1) tg = yt - s;
+        else if (Season == 2) tg = std::fabs(s) < tol ? huge : yt / s;
+        const double lnew = q + p.alpha * (tg - q);
+        double dlnew[K];
+        for (int c = 0; c < k; ++c) {
+            double dtg = 0.0;
+            if (Season == 1) dtg = -ds[c];
+            else if (Season == 2) dtg = std::fabs(s) < tol ? 0.0 : -yt / (s * s) * ds[c];
+            dlnew[c] = dq[c] + p.alpha * (dtg - dq[c]);
+        }
+        if (Trend) {
+            const double phib = ph * b;
+            b = phib + boa * (lnew - l - phib);
+            for (int c = 0; c < k; ++c) {
+                const double dphib = ph * db[c];
+                db[c] = dphib + boa * (dlnew[c] - dl[c] - dphib);
+            }
+        }
+        if (Season == 1) {
+            ring[pos] = s + p.gamma * ((yt - q) - s);
+            for (int c = 0; c < k; ++c) ds[c] = ds[c] + p.gamma * (-dq[c] - ds[c]);
+        } else if (Season == 2) {
+            const bool tiny = std::fabs(q) < tol;
+            ring[pos] = s + p.gamma * ((tiny ? huge : yt / q) - s);
+            for (int c = 0; c < k; ++c) ds[c] = ds[c] + p.gamma * ((tiny ? 0.0 : -yt / (q * q) * dq[c]) - ds[c]);
+        }
+        if (Season != 0 && ++pos == m) pos = 0;
+        l = lnew;
+        for (int c = 0; c < k; ++c) dl[c] = dlnew[c];
+    }
+    for (int a = 0; a < k; ++a)
+        for (int c = 0; c < a; ++c) out.jtj[a][c] = out.jtj[c][a];
+    out.sse = sse;
+    out.sum_log = sum_log;
+    out.ok = std::isfinite(sse) && std::isfinite(sum_log) && sse > 0.0;
+}
+
+using StateSystemFn = void (*)(const double*, int, int, const Smoothing&, const Point&, double, int, StateSystem&);
+
+template <bool MultErr, bool Trend, bool Damped>
+StateSystemFn system_for_season(SeasonType s) {
+    switch (s) {
+        case SeasonType::none: return &state_system<MultErr, Trend, Damped, 0>;
+        case SeasonType::additive: return &state_system<MultErr, Trend, Damped, 1>;
+        case SeasonType::multiplicative: return &state_system<MultErr, Trend, Damped, 2>;
+    }
+    return nullptr;
+}
+
+template <bool MultErr>
+StateSystemFn system_for_trend(const EtsSpec& spec) {
+    switch (spec.trend) {
+        case TrendType::none: return system_for_season<MultErr, false, false>(spec.season);
+        case TrendType::additive: return system_for_season<MultErr, true, false>(spec.season);
+        case TrendType::damped: return system_for_season<MultErr, true, true>(spec.season);
+    }
+    return nullptr;
+}
+
+StateSystemFn system_for(const EtsSpec& spec) {
+    return spec.error == ErrorType::multiplicative ? system_for_trend<true>(spec) : system_for_trend<false>(spec);
 }
 
 // The criterion as a function of the optimiser's vector: decode, run the
@@ -492,8 +658,75 @@ bool parse_ets_code(const std::string& code, EtsSpec* spec) {
 }
 
 namespace {
+
+// One Gauss–Newton direction for the free initial states; false if none.
+bool state_step(const Objective& objective, StateSystemFn system, bool mult_err, const std::vector<double>& u,
+                std::size_t first, Eigen::VectorXd& delta) {
+    const int k = static_cast<int>(u.size() - first);
+    Point x;
+    if (!decode(objective.lay, u.data(), x)) return false;
+    StateSystem sys;
+    system(objective.y, objective.n, objective.lay.m, x.p, x, objective.lay.scale, k, sys);
+    if (!sys.ok) return false;
+    Eigen::MatrixXd H(k, k);
+    Eigen::VectorXd g(k);
+    double tr = 0.0;
+    for (int a = 0; a < k; ++a) {
+        g[a] = sys.jtr[a] + (mult_err ? sys.sse / objective.n * sys.glog[a] : 0.0);
+        for (int c = 0; c < k; ++c) H(a, c) = sys.jtj[a][c];
+        tr += H(a, a);
+    }
+    for (int a = 0; a < k; ++a) H(a, a) += 1e-10 * tr / k + 1e-300;
+    delta = -H.ldlt().solve(g);
+    return delta.allFinite();
+}
+
+// Gauss–Newton on the free initial states u[first..) at fixed smoothing
+// parameters, with step halving: a step is kept only if the criterion falls.
+// With multiplicative errors the criterion's Σ log|ŷ| makes the Gauss–Newton
+// model poor far from the optimum, so the plain least-squares direction (the
+// additive-error one) is tried too and the better step kept.
+double refine_states(Objective& objective, const EtsSpec& spec, std::vector<double>& u, std::size_t first,
+                     double value, int iterations) {
+    const int k = static_cast<int>(u.size() - first);
+    if (k <= 0 || !std::isfinite(value)) return value;
+    const bool mult_err = spec.error == ErrorType::multiplicative;
+    const StateSystemFn systems[2] = {system_for(spec),
+                                      system_for(EtsSpec{ErrorType::additive, spec.trend, spec.season})};
+    std::vector<double> trial(u.size()), best_u;
+    Eigen::VectorXd delta;
+    for (int it = 0; it < iterations; ++it) {
+        double best = value;
+        for (int which = 0; which < (mult_err ? 2 : 1); ++which) {
+            if (!state_step(objective, systems[which], mult_err && which == 0, u, first, delta)) continue;
+            double t = 1.0;
+            for (int ls = 0; ls < 8; ++ls, t *= 0.5) {
+                trial = u;
+                for (int a = 0; a < k; ++a) trial[first + a] += t * delta[a];
+                const double v = objective(trial);
+                if (v < best) {
+                    best = v;
+                    best_u = trial;
+                    break;
+                }
+                if (v < value) break;  // improves, just not on the other direction
+            }
+        }
+        if (!(best < value)) break;
+        const double gain = value - best;
+        u = best_u;
+        value = best;
+        if (gain <= 1e-9 * (std::fabs(value) + 1.0)) break;
+    }
+    return value;
+}
+
+}  // namespace
+
+namespace {
 struct Knobs {
-    int starts = 2, restart = 1, maxev = 2000, staged = 0, count = 0;
+    int starts = 2, restart = 1, maxev = 2000, staged = 0, count = 0, rounds = 3, gn = 3, polish = 0, submax = 300;
+    double subtol = 1e-8;
     double reltol = 1e-8;
     Knobs() {
         if (const char* v = std::getenv("ETSX_STARTS")) starts = std::atoi(v);
@@ -502,6 +735,11 @@ struct Knobs {
         if (const char* v = std::getenv("ETSX_RELTOL")) reltol = std::atof(v);
         if (const char* v = std::getenv("ETSX_STAGED")) staged = std::atoi(v);
         if (const char* v = std::getenv("ETSX_COUNT")) count = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_ROUNDS")) rounds = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_GN")) gn = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_POLISH")) polish = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_SUBMAX")) submax = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_SUBTOL")) subtol = std::atof(v);
     }
 };
 const Knobs& knobs() {
@@ -581,6 +819,81 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
         }
         return r;
     };
+    if (knobs().staged == 2) {
+        std::vector<double> full = u;
+        auto sub = [&](const std::vector<double>& v) {
+            for (std::size_t i = 0; i < first_state; ++i) full[i] = v[i];
+            return objective(full);
+        };
+        NelderMeadOptions o1 = nm;
+        o1.max_evaluations = knobs().submax;
+        o1.reltol = knobs().subtol;
+        int evals = 0;
+        // Round 0 from each start: states by Gauss–Newton, then the smoothing parameters.
+        auto round0 = [&](std::vector<double> v) {
+            double value = objective(v);
+            if (!std::isfinite(value) && has_season(spec)) {
+                for (std::size_t i = v.size() - (m - 1); i < v.size(); ++i)
+                    v[i] = spec.season == SeasonType::multiplicative ? 1.0 : 0.0;
+                value = objective(v);
+            }
+            value = refine_states(objective, spec, v, first_state, value, knobs().gn);
+            full = v;
+            std::vector<double> u1(v.begin(), v.begin() + first_state), st1(step.begin(), step.begin() + first_state);
+            NelderMeadResult r1 = nelder_mead_min(sub, u1, st1, o1);
+            evals += r1.evaluations;
+            if (r1.value < value) {
+                for (std::size_t i = 0; i < first_state; ++i) v[i] = r1.x[i];
+                value = r1.value;
+            }
+            value = refine_states(objective, spec, v, first_state, value, knobs().gn);
+            return std::make_pair(value, v);
+        };
+        auto [value, ubest] = round0(u);
+        if (knobs().starts > 1) {
+            std::vector<double> u2 = u;
+            u2[0] = logit((0.7 - lower) / (upper - lower));
+            for (std::size_t i = 1; i < first_state; ++i) u2[i] = 0.0;
+            auto [v2, x2] = round0(u2);
+            if (v2 < value) {
+                value = v2;
+                ubest = x2;
+            }
+        }
+        u = ubest;
+        double sstep = 0.3;
+        for (int round = 1; round < knobs().rounds; ++round) {
+            full = u;
+            std::vector<double> u1(u.begin(), u.begin() + first_state), st1(step.begin(), step.begin() + first_state);
+            for (double& v : st1) v *= sstep;
+            NelderMeadResult r1 = nelder_mead_min(sub, u1, st1, o1);
+            evals += r1.evaluations;
+            if (r1.value < value) {
+                for (std::size_t i = 0; i < first_state; ++i) u[i] = r1.x[i];
+                value = r1.value;
+            }
+            const double before = value;
+            value = refine_states(objective, spec, u, first_state, value, knobs().gn);
+            sstep *= 0.3;
+            if (before - value < 1e-6 * (std::fabs(value) + 1.0) && round > 0) break;
+        }
+        NelderMeadResult best{u, value, evals};
+        if (knobs().polish > 0 && std::isfinite(value)) {
+            NelderMeadOptions op = nm;
+            op.max_evaluations = knobs().polish;
+            std::vector<double> st2 = step;
+            for (double& v : st2) v *= 0.1;
+            NelderMeadResult r2 = nelder_mead_min(objective, u, st2, op);
+            best.evaluations += r2.evaluations;
+            if (r2.value < best.value) best = r2;
+        }
+        if (knobs().count) std::fprintf(stderr, "%s n=%d evals %d value %.3f\n", ets_code(spec).c_str(), n, best.evaluations, best.value);
+        if (!std::isfinite(best.value)) best = run_from(u);
+        if (!std::isfinite(best.value) || !decode(lay, best.x, mdl))
+            throw std::invalid_argument("ets model " + ets_code(spec) + " could not be fitted to this series");
+        ets_evaluate(mdl, y);
+        return mdl;
+    }
     if (knobs().staged) {
         // Stage 1: smoothing parameters only, states at the heuristic.
         std::vector<double> full = u;
@@ -597,7 +910,7 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
         NelderMeadResult r2 = nelder_mead_min(objective, u, st2, nm);
         static long tot1 = 0, tot2 = 0;
         tot1 += r1.evaluations; tot2 += r2.evaluations;
-        if (knobs().count) std::fprintf(stderr, "%s n=%d stage1 %d stage2 %d (tot %ld %ld)\n", ets_code(spec).c_str(), n, r1.evaluations, r2.evaluations, tot1, tot2);
+        if (knobs().count) std::fprintf(stderr, "%s n=%d stage1 %d stage2 %d (tot %ld %ld) v1 %.3f v2 %.3f\n", ets_code(spec).c_str(), n, r1.evaluations, r2.evaluations, tot1, tot2, r1.value, r2.value);
         NelderMeadResult best = r2.value <= r1.value ? r2 : r1;
         if (!std::isfinite(r2.value)) best = run_from(u);
         if (knobs().starts > 1) {

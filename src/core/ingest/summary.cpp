@@ -143,6 +143,29 @@ LineSummaries summarise_lines(const std::vector<InvoiceLine>& lines) {
         out.product_index[i] = pi;
     }
 
+    // Second pass: sales per (product, invoice day).
+    std::unordered_map<std::uint64_t, std::size_t> daily_at;
+    daily_at.reserve(lines.size() / 2 + 16);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const InvoiceLine& l = lines[i];
+        const std::int64_t at = invoices[out.invoice_index[i]].at;
+        const std::int64_t us_per_day = 86400LL * 1000000LL;
+        const auto day = static_cast<std::int32_t>(at >= 0 ? at / us_per_day : -((-at + us_per_day - 1) / us_per_day));
+        const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(out.product_index[i])) << 32) |
+                                  static_cast<std::uint32_t>(day);
+        auto [it, created] = daily_at.try_emplace(key, out.daily.size());
+        if (created) out.daily.push_back({out.product_index[i], day, 0, 0, 0, 0, 0});
+        DailySummary& d = out.daily[it->second];
+        if (l.is_return) {
+            d.returned_units -= l.quantity;
+            d.returned_revenue -= l.line_total;
+        } else {
+            d.units += l.quantity;
+            d.revenue += l.line_total;
+            d.orders += out.first_of_sku_in_invoice[i] ? 1 : 0;
+        }
+    }
+
     out.customers.reserve(customers.size());
     for (std::size_t k = 0; k < customers.size(); ++k) {
         const CustomerAcc& a = customers[k];

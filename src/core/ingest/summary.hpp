@@ -40,6 +40,15 @@ struct InvoiceSummary {
     double total = 0;             // sum of line totals
 };
 
+// Sales of one product on one day (the invoice's day), as sales_daily holds them.
+struct DailySummary {
+    std::int32_t product_index = 0;
+    std::int32_t day = 0;          // days since 2000-01-01 (PostgreSQL's date epoch)
+    double units = 0, revenue = 0; // lines that are not returns
+    std::int64_t orders = 0;       // invoices (not returns) with the product that day
+    double returned_units = 0, returned_revenue = 0;  // positive numbers
+};
+
 struct LineSummaries {
     std::vector<CustomerSummary> customers;
     std::vector<ProductSummary> products;
@@ -51,6 +60,9 @@ struct LineSummaries {
     // `products`, so that the SQL side joins lines to them on integers.
     std::vector<std::int32_t> invoice_index;
     std::vector<std::int32_t> product_index;
+    // Per product and invoice day, over all lines (valid for sales_daily when
+    // none of the invoices was loaded before).
+    std::vector<DailySummary> daily;
 };
 
 LineSummaries summarise_lines(const std::vector<InvoiceLine>& lines);
