@@ -87,3 +87,11 @@ SELECT convert_from(c.content, 'UTF8') FROM salesflow.upload_contents c JOIN sal
 
 -- all uploads recorded
 SELECT count(*) AS uploads FROM salesflow.uploads;
+
+-- the latest data wins: a newer description renames the product, an older one
+-- does not, and a line without a description never blanks it
+SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,description,qty,price,date,customer\n'
+    '4001,A1,Red mug (large),1,4.00,2024-06-01,C1\n4002,A1,Old mug,1,3.00,2023-01-01,C1\n', 'UTF8'));
+SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,description,qty,price,date,customer\n'
+    '4003,A1,,1,4.50,2024-07-01,C1\n', 'UTF8'));
+SELECT sku, name, last_price, first_sold_at < last_sold_at AS spans FROM salesflow.products WHERE sku = 'A1';

@@ -462,6 +462,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT round((extract(epoch FROM clock_timestamp() - t) * 1000)::numeric, 1) $$;
 COMMENT ON FUNCTION salesflow._ms_since(timestamptz) IS 'Internal: milliseconds elapsed since t.';
 
+-- The value to keep when an upload brings a value for an existing row: the
+-- newer one when the upload's data is newer, the older one otherwise; a
+-- missing value never overwrites a known one.
+CREATE FUNCTION salesflow._latest_value(incoming anyelement, existing anyelement, incoming_is_newer boolean)
+RETURNS anyelement
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN incoming_is_newer THEN coalesce(incoming, existing) ELSE coalesce(existing, incoming) END $$;
+COMMENT ON FUNCTION salesflow._latest_value(anyelement, anyelement, boolean) IS
+    'Internal: the value to keep on upsert (the newer data wins; missing values never overwrite known ones).';
+
 -- Parses, validates and normalises one upload. Idempotent.
 CREATE FUNCTION salesflow._process_upload(tenant bigint, upload bigint) RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
@@ -577,12 +588,9 @@ BEGIN
       FROM sf_parsed p WHERE p.kind = 'C'
      ORDER BY p.customer
     ON CONFLICT (tenant_id, ref) DO UPDATE
-       SET name = CASE WHEN excluded.last_order_at >= c.last_order_at OR c.last_order_at IS NULL
-                       THEN coalesce(excluded.name, c.name) ELSE coalesce(c.name, excluded.name) END,
-           city = CASE WHEN excluded.last_order_at >= c.last_order_at OR c.last_order_at IS NULL
-                       THEN coalesce(excluded.city, c.city) ELSE coalesce(c.city, excluded.city) END,
-           country = CASE WHEN excluded.last_order_at >= c.last_order_at OR c.last_order_at IS NULL
-                       THEN coalesce(excluded.country, c.country) ELSE coalesce(c.country, excluded.country) END,
+       SET name = salesflow._latest_value(excluded.name, c.name, excluded.last_order_at >= coalesce(c.last_order_at, '-infinity')),
+           city = salesflow._latest_value(excluded.city, c.city, excluded.last_order_at >= coalesce(c.last_order_at, '-infinity')),
+           country = salesflow._latest_value(excluded.country, c.country, excluded.last_order_at >= coalesce(c.last_order_at, '-infinity')),
            first_order_at = least(c.first_order_at, excluded.first_order_at),
            last_order_at = greatest(c.last_order_at, excluded.last_order_at),
            changed_at = excluded.changed_at, changed_by_upload = excluded.changed_by_upload;
@@ -597,14 +605,10 @@ BEGIN
       FROM sf_parsed p WHERE p.kind = 'P'
      ORDER BY p.sku
     ON CONFLICT (tenant_id, sku) DO UPDATE
-       SET name = CASE WHEN excluded.last_sold_at >= pr.last_sold_at OR pr.last_sold_at IS NULL
-                       THEN coalesce(excluded.name, pr.name) ELSE coalesce(pr.name, excluded.name) END,
-           category = CASE WHEN excluded.last_sold_at >= pr.last_sold_at OR pr.last_sold_at IS NULL
-                       THEN coalesce(excluded.category, pr.category) ELSE coalesce(pr.category, excluded.category) END,
-           brand = CASE WHEN excluded.last_sold_at >= pr.last_sold_at OR pr.last_sold_at IS NULL
-                       THEN coalesce(excluded.brand, pr.brand) ELSE coalesce(pr.brand, excluded.brand) END,
-           last_price = CASE WHEN excluded.last_sold_at >= pr.last_sold_at OR pr.last_sold_at IS NULL
-                       THEN excluded.last_price ELSE pr.last_price END,
+       SET name = salesflow._latest_value(excluded.name, pr.name, excluded.last_sold_at >= coalesce(pr.last_sold_at, '-infinity')),
+           category = salesflow._latest_value(excluded.category, pr.category, excluded.last_sold_at >= coalesce(pr.last_sold_at, '-infinity')),
+           brand = salesflow._latest_value(excluded.brand, pr.brand, excluded.last_sold_at >= coalesce(pr.last_sold_at, '-infinity')),
+           last_price = salesflow._latest_value(excluded.last_price, pr.last_price, excluded.last_sold_at >= coalesce(pr.last_sold_at, '-infinity')),
            is_non_product = pr.is_non_product OR excluded.is_non_product,
            first_sold_at = least(pr.first_sold_at, excluded.first_sold_at),
            last_sold_at = greatest(pr.last_sold_at, excluded.last_sold_at),

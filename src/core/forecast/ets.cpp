@@ -96,8 +96,7 @@ struct KernelOut {
 //     ℓ' = (1−α)·ℓ + (1−α)φ·b + α·t,      t = y ∖ s (the level target)
 //     b' = (1−β)φ·b + β·(t − ℓ)
 // which is the file comment's b' = φb + (β/α)(ℓ' − ℓ − φb) with ℓ' expanded.
-// With a multiplicative season one reciprocal 1/ŷ serves all three divisions
-// (y/s = y·q/ŷ, y/q = y·s/ŷ). The ring holds the seasons in time order
+// With a multiplicative season the reciprocal 1/ŷ also gives y/q = y·s/ŷ. The ring holds the seasons in time order
 // (ring[i mod m] for time i) and is updated in place; the loop runs season by
 // season so the ring index needs no modulo. Σ log|ŷ| is accumulated as a
 // product, renormalised through one log every few hundred steps instead of a
@@ -132,13 +131,10 @@ KernelOut filter_kernel(const double* y, int n, int m, double alpha, double beta
                 const double r = 1.0 / f;
                 e = (yt - f) * r;
                 if (Season == 2) {
-                    if (std::fabs(s) < tol || std::fabs(q) < tol) {
-                        target = std::fabs(s) < tol ? huge : yt / s;
-                        season_target = std::fabs(q) < tol ? huge : yt / q;
-                    } else {
-                        target = yt * q * r;
-                        season_target = yt * s * r;
-                    }
+                    // y/s stays a division of its own: through 1/ŷ it would
+                    // put a division on the level's dependency chain.
+                    target = std::fabs(s) < tol ? huge : yt / s;
+                    season_target = std::fabs(q) < tol ? huge : yt * s * r;
                 }
                 if (af > 1e50 || af < 1e-50) {
                     sum_log += std::log(af);
@@ -725,7 +721,7 @@ double refine_states(Objective& objective, const EtsSpec& spec, std::vector<doub
 
 namespace {
 struct Knobs {
-    int starts = 2, restart = 1, maxev = 2000, staged = 0, count = 0, rounds = 3, gn = 3, polish = 0, submax = 300;
+    int starts = 2, restart = 1, maxev = 2000, staged = 0, count = 0, rounds = 3, gn = 3, polish = 0, submax = 300, screen = 0;
     double subtol = 1e-8;
     double reltol = 1e-8;
     Knobs() {
@@ -736,6 +732,7 @@ struct Knobs {
         if (const char* v = std::getenv("ETSX_STAGED")) staged = std::atoi(v);
         if (const char* v = std::getenv("ETSX_COUNT")) count = std::atoi(v);
         if (const char* v = std::getenv("ETSX_ROUNDS")) rounds = std::atoi(v);
+        if (const char* v = std::getenv("ETSX_SCREEN")) screen = std::atoi(v);
         if (const char* v = std::getenv("ETSX_GN")) gn = std::atoi(v);
         if (const char* v = std::getenv("ETSX_POLISH")) polish = std::atoi(v);
         if (const char* v = std::getenv("ETSX_SUBMAX")) submax = std::atoi(v);
@@ -830,7 +827,8 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
         o1.reltol = knobs().subtol;
         int evals = 0;
         // Round 0 from each start: states by Gauss–Newton, then the smoothing parameters.
-        auto round0 = [&](std::vector<double> v) {
+        auto round0 = [&](std::vector<double> v, int maxev) {
+            o1.max_evaluations = maxev;
             double value = objective(v);
             if (!std::isfinite(value) && has_season(spec)) {
                 for (std::size_t i = v.size() - (m - 1); i < v.size(); ++i)
@@ -849,20 +847,22 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
             value = refine_states(objective, spec, v, first_state, value, knobs().gn);
             return std::make_pair(value, v);
         };
-        auto [value, ubest] = round0(u);
+        const int screen = knobs().screen;
+        auto [value, ubest] = round0(u, screen > 0 && knobs().starts > 1 ? screen : knobs().submax);
         if (knobs().starts > 1) {
             std::vector<double> u2 = u;
             u2[0] = logit((0.7 - lower) / (upper - lower));
             for (std::size_t i = 1; i < first_state; ++i) u2[i] = 0.0;
-            auto [v2, x2] = round0(u2);
+            auto [v2, x2] = round0(u2, screen > 0 ? screen : knobs().submax);
             if (v2 < value) {
                 value = v2;
                 ubest = x2;
             }
         }
         u = ubest;
-        double sstep = 0.3;
-        for (int round = 1; round < knobs().rounds; ++round) {
+        o1.max_evaluations = knobs().submax;
+        double sstep = screen > 0 ? 1.0 : 0.3;
+        for (int round = screen > 0 ? 0 : 1; round < knobs().rounds; ++round) {
             full = u;
             std::vector<double> u1(u.begin(), u.begin() + first_state), st1(step.begin(), step.begin() + first_state);
             for (double& v : st1) v *= sstep;
