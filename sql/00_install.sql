@@ -5,11 +5,12 @@ SELECT salesflow.version();
 SELECT nspname FROM pg_namespace WHERE nspname = 'salesflow';
 SELECT rolname FROM pg_roles WHERE rolname LIKE 'salesflow\_%' ORDER BY 1;
 SELECT extrelocatable, extversion FROM pg_extension WHERE extname = 'salesflow';
--- every salesflow function pins its search_path (C functions call no SQL)
+-- every salesflow function pins its search_path (C functions call no SQL;
+-- procedures that commit cannot have SET clauses and pin it per transaction)
 SELECT p.oid::regprocedure AS function_without_pinned_search_path
   FROM pg_proc p
  WHERE p.pronamespace = 'salesflow'::regnamespace
-   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.prokind <> 'p'
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
 -- every salesflow object has a comment
 SELECT c.oid::regclass AS relation_without_comment

@@ -45,6 +45,7 @@
 #include <stdexcept>
 #include <cstdlib>
 #include <cstdio>
+#include <chrono>
 
 namespace salesflow::forecast {
 
@@ -662,7 +663,11 @@ bool state_step(const Objective& objective, StateSystemFn system, bool mult_err,
     Point x;
     if (!decode(objective.lay, u.data(), x)) return false;
     StateSystem sys;
+    static long calls = 0; static double secs = 0;
+    auto t0 = std::chrono::steady_clock::now();
     system(objective.y, objective.n, objective.lay.m, x.p, x, objective.lay.scale, k, sys);
+    secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (++calls % 500 == 0) std::fprintf(stderr, "system calls %ld, %.2f us each\n", calls, secs / calls * 1e6);
     if (!sys.ok) return false;
     Eigen::MatrixXd H(k, k);
     Eigen::VectorXd g(k);
