@@ -4,6 +4,7 @@
 // trend, Poisson-like noise, some intermittent ones); the goal is
 // 10,000 series in under 10 s on this 2-core machine, i.e. < 2 ms per series
 // per core. Run: build/bench_forecast --benchmark_counters_tabular=true
+// (on a shared machine read the CPU column: Time is wall clock).
 #include "core/forecast/forecast.hpp"
 
 #include <benchmark/benchmark.h>

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -118,4 +119,52 @@ TEST(ForecastEts, AutoSelectsRsModelOnMostSeries) {
         ++total;
     }
     EXPECT_GE(same * 3, total * 2) << same << " of " << total;  // at least two thirds
+}
+
+// The backtest's one-pass origin forecasts equal a fresh filter over every
+// prefix, for each model class.
+TEST(ForecastEts, OriginForecastsMatchRefilteringEachPrefix) {
+    const auto all = fx::series();
+    const fx::Series& s = find_series(all, "AirPassengers");
+    for (const char* code : {"ANN", "AAdN", "ANA", "AAA", "MNM", "MAdM", "MAdA"}) {
+        SCOPED_TRACE(code);
+        fc::EtsSpec spec;
+        ASSERT_TRUE(fc::parse_ets_code(code, &spec));
+        const fc::EtsModel m = fc::fit_ets(s.y, s.period, spec);
+        const int n = static_cast<int>(s.y.size()), first = n - 30, h = 14;
+        const auto paths = fc::ets_origin_forecasts(m, s.y, first, h);
+        ASSERT_EQ(static_cast<int>(paths.size()), n - first);
+        for (int o = first; o < n; ++o) {
+            const int hh = std::min(h, n - o);
+            const std::vector<double> prefix(s.y.begin(), s.y.begin() + o);
+            const std::vector<double> ref = fc::ets_point_forecast(m, prefix, hh);
+            ASSERT_EQ(paths[o - first].size(), ref.size());
+            for (int k = 0; k < hh; ++k) EXPECT_NEAR(paths[o - first][k], ref[k], 1e-9 * std::max(1.0, std::fabs(ref[k])));
+        }
+    }
+}
+
+// A refit started from a fit to a prefix (fit_ets with a start model, and
+// fit_ets_all with `warm`) ends where a fresh fit does, up to optimiser noise.
+TEST(ForecastEts, WarmStartedRefitReachesFreshLikelihood) {
+    std::mt19937 rng(3);
+    std::normal_distribution<double> eps(0.0, 1.0);
+    std::vector<double> y;
+    for (int t = 0; t < 200; ++t) y.push_back(100 + 0.2 * t + 15 * std::sin(2 * M_PI * t / 7) + 4 * eps(rng));
+    const std::vector<double> prefix(y.begin(), y.end() - 28);
+    for (const char* code : {"ANN", "AAdA", "MAM", "MNA"}) {
+        SCOPED_TRACE(code);
+        fc::EtsSpec spec;
+        ASSERT_TRUE(fc::parse_ets_code(code, &spec));
+        const fc::EtsModel start = fc::fit_ets(prefix, 7, spec);
+        const fc::EtsModel warm = fc::fit_ets(y, 7, start);
+        const fc::EtsModel fresh = fc::fit_ets(y, 7, spec);
+        EXPECT_EQ(fc::ets_code(warm.spec), code);
+        EXPECT_EQ(warm.n, 200);
+        EXPECT_GT(warm.loglik, fresh.loglik - (0.005 * std::fabs(fresh.loglik) + 1.0));
+    }
+    const auto warm_all = fc::fit_ets_all(y, 7, {}, fc::fit_ets_all(prefix, 7));
+    EXPECT_EQ(warm_all.size(), fc::ets_candidates(y, 7).size());
+    const fc::EtsModel best = fc::fit_ets_auto(y, 7);
+    EXPECT_LT(fc::best_by_aicc(warm_all).aicc, best.aicc + 0.005 * std::fabs(best.aicc) + 1.0);
 }

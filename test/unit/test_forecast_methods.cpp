@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fc = salesflow::forecast;
@@ -66,8 +67,32 @@ TEST(ForecastTheta, MatchesRThetaf) {
 TEST(ForecastTheta, SeasonalityTestFollowsThetaf) {
     const auto all = fx::series();
     for (const auto& s : all) {
-        if (s.name == "AirPassengers" || s.name == "USAccDeaths" || s.name == "UKgas") EXPECT_TRUE(fc::theta_seasonal(s.y, s.period)) << s.name;
-        if (s.period == 1) EXPECT_FALSE(fc::theta_seasonal(s.y, s.period)) << s.name;
+        if (s.name == "AirPassengers" || s.name == "USAccDeaths" || s.name == "UKgas") {
+            EXPECT_TRUE(fc::theta_seasonal(s.y, s.period)) << s.name;
+        }
+        if (s.period == 1) {
+            EXPECT_FALSE(fc::theta_seasonal(s.y, s.period)) << s.name;
+        }
+    }
+}
+
+// The backtest's one-pass origin forecasts equal theta_point_forecast on every
+// prefix (seasonal and not).
+TEST(ForecastTheta, OriginForecastsMatchEachPrefix) {
+    for (const auto& s : fx::series()) {
+        if (s.name != "AirPassengers" && s.name != "Nile") continue;
+        SCOPED_TRACE(s.name);
+        const fc::ThetaModel m = fc::fit_theta(s.y, s.period);
+        const int n = static_cast<int>(s.y.size()), first = n - 20, h = 12;
+        const auto paths = fc::theta_origin_forecasts(m, s.y, first, h);
+        ASSERT_EQ(static_cast<int>(paths.size()), n - first);
+        for (int o = first; o < n; ++o) {
+            const std::vector<double> prefix(s.y.begin(), s.y.begin() + o);
+            const std::vector<double> ref = fc::theta_point_forecast(m, prefix, std::min(h, n - o));
+            ASSERT_EQ(paths[o - first].size(), ref.size());
+            for (std::size_t k = 0; k < ref.size(); ++k)
+                EXPECT_NEAR(paths[o - first][k], ref[k], 1e-9 * std::max(1.0, std::fabs(ref[k])));
+        }
     }
 }
 

@@ -46,14 +46,33 @@ struct EtsModel {
 };
 
 struct EtsFitOptions {
-    int max_evaluations = 2000;  // per Nelder–Mead run
-    bool restart = true;         // one restart from the optimum (guards against early stalls)
+    // Cap per Nelder–Mead run (runs are over the 1–4 smoothing parameters; the
+    // fit stops earlier, at 300, by itself).
+    int max_evaluations = 2000;
+    // Also search from a second, brisk start (guards against the timid start's
+    // basin; see fit_ets in ets.cpp).
+    bool restart = true;
 };
 
 // Fits one model by maximum likelihood (smoothing parameters and initial
 // states). Throws std::invalid_argument if the series is too short or, for
 // multiplicative models, not strictly positive.
 EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOptions& options = {});
+
+// The same model (start.spec) refitted to y from the parameters and initial
+// states of `start`, e.g. a fit to a prefix of y: much cheaper than a fit from
+// scratch when start is close. Falls back to a fresh fit if start is not
+// feasible on y.
+EtsModel fit_ets(span<double> y, int period, const EtsModel& start, const EtsFitOptions& options = {});
+
+// Fits every candidate of ets_candidates (those that cannot be fitted are left
+// out). With `warm` (earlier fits on another window of the same series), each
+// candidate found there is refitted from its earlier estimate.
+std::vector<EtsModel> fit_ets_all(span<double> y, int period, const EtsFitOptions& options = {},
+                                  const std::vector<EtsModel>& warm = {});
+
+// The model with the smallest AICc; throws std::invalid_argument if none.
+const EtsModel& best_by_aicc(const std::vector<EtsModel>& models);
 
 // The models ets() would consider for y: additive and multiplicative error
 // (the latter only for positive data), trend none/additive/damped, season
@@ -70,6 +89,13 @@ void ets_evaluate(EtsModel& model, span<double> y);
 
 // Point forecasts after filtering y with the model.
 std::vector<double> ets_point_forecast(const EtsModel& model, span<double> y, int horizon);
+
+// The point forecasts ets_point_forecast would give from every origin
+// o = first_origin, …, y.size() − 1 (for y's first o values), each up to
+// `horizon` steps but not past y's end: out[i] belongs to origin
+// first_origin + i. One pass over y instead of one per origin (the backtest).
+std::vector<std::vector<double>> ets_origin_forecasts(const EtsModel& model, span<double> y, int first_origin,
+                                                      int horizon);
 
 // Point forecasts with prediction intervals: analytic variances of Hyndman et
 // al. (2008) chapter 6 — class 1 (linear, additive error), class 2

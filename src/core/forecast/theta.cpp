@@ -103,6 +103,31 @@ std::vector<double> theta_point_forecast(const ThetaModel& model, span<double> y
     return out;
 }
 
+std::vector<std::vector<double>> theta_origin_forecasts(const ThetaModel& model, span<double> y, int first_origin,
+                                                        int horizon) {
+    const std::vector<double> x = adjust(model, y);
+    const int n = static_cast<int>(x.size());
+    const double a = model.alpha;
+    std::vector<std::vector<double>> out;
+    double level = model.l0, decay = 1.0;  // decay = (1−α)^o
+    for (int o = 0; o < n; ++o) {
+        if (o >= std::max(first_origin, 0)) {
+            const int hh = std::min(horizon, n - o);
+            const double tail = (1.0 - decay) / a;
+            std::vector<double> path(hh);
+            for (int h = 0; h < hh; ++h) {
+                double f = level + model.drift * (h + tail);
+                if (model.seasonal) f *= model.figure[(o + h) % model.period];
+                path[h] = f;
+            }
+            out.push_back(std::move(path));
+        }
+        level += a * (x[o] - level);
+        decay *= 1.0 - a;
+    }
+    return out;
+}
+
 Forecast theta_forecast(const ThetaModel& model, span<double> y, int horizon) {
     check_horizon(horizon);
     const std::vector<double> point = theta_point_forecast(model, y, horizon);

@@ -40,6 +40,12 @@ double ses_best_level(span<double> x, double alpha);
 // training data: the backtest keeps the parameters fixed).
 std::vector<double> theta_point_forecast(const ThetaModel& model, span<double> y, int horizon);
 
+// theta_point_forecast from every origin o = first_origin, …, y.size() − 1
+// (for y's first o values), up to `horizon` steps but not past y's end, in one
+// pass over y: out[i] belongs to origin first_origin + i.
+std::vector<std::vector<double>> theta_origin_forecasts(const ThetaModel& model, span<double> y, int first_origin,
+                                                        int horizon);
+
 // With thetaf's intervals: sd_h = σ·sqrt(1 + (h−1)α²).
 Forecast theta_forecast(const ThetaModel& model, span<double> y, int horizon);
 
