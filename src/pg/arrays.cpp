@@ -47,6 +47,11 @@ salesflow::span<std::int64_t> int8_array_arg(FunctionCallInfo fcinfo, int argno,
     return {reinterpret_cast<const std::int64_t*>(ARR_DATA_PTR(array)), element_count(array)};
 }
 
+salesflow::span<std::int32_t> date_array_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
+    ArrayType* array = checked_array(fcinfo, argno, name, DATEOID);
+    return {reinterpret_cast<const std::int32_t*>(ARR_DATA_PTR(array)), element_count(array)};
+}
+
 salesflow::span<double> numeric_array_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
     ArrayType* array = checked_array(fcinfo, argno, name, NUMERICOID);
     Datum* elements;

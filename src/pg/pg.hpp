@@ -123,6 +123,7 @@ void pg_call(F&& fn) {
 // ereport: NULL argument, NULL elements, more than one dimension, wrong type.
 salesflow::span<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const char* name);
 salesflow::span<std::int64_t> int8_array_arg(FunctionCallInfo fcinfo, int argno, const char* name);
+salesflow::span<std::int32_t> date_array_arg(FunctionCallInfo fcinfo, int argno, const char* name);  // days since 2000-01-01
 // numeric[] is variable-length: converted into a palloc'd double array.
 salesflow::span<double> numeric_array_arg(FunctionCallInfo fcinfo, int argno, const char* name);
 

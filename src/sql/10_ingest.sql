@@ -755,6 +755,11 @@ BEGIN
                orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
                returned_revenue = sd.returned_revenue + excluded.returned_revenue;
     END IF;
+    -- invoices that arrived may fulfil open predicted orders (orders module)
+    IF EXISTS (SELECT 1 FROM salesflow.predicted_orders po
+                WHERE po.tenant_id = tenant AND po.status IN ('pending', 'approved')) THEN
+        PERFORM salesflow._match_predictions(tenant);
+    END IF;
     v_timings := v_timings || jsonb_build_object('aggregates', salesflow._ms_since(t), 'total', salesflow._ms_since(t0));
 
     UPDATE salesflow.uploads u

@@ -302,6 +302,11 @@ BEGIN
     IF coalesce(n, 0) = 0 THEN
         RAISE EXCEPTION 'tenant has no known customers with purchases to fit a customer model on' USING ERRCODE = '22023';
     END IF;
+    -- both records start empty so that a fit that fails leaves NULLs, not an unassigned record
+    SELECT NULL::float8 AS r, NULL::float8 AS alpha, NULL::float8 AS a, NULL::float8 AS b, NULL::float8 AS loglik,
+           NULL::int AS iterations, NULL::boolean AS converged INTO bg;
+    SELECT NULL::float8 AS p, NULL::float8 AS q, NULL::float8 AS gamma, NULL::float8 AS loglik, NULL::int AS iterations,
+           NULL::boolean AS converged, NULL::int AS customers_used INTO gg;
     BEGIN
         SELECT * INTO bg FROM salesflow._bgnbd_fit(xs, txs, ts);
     EXCEPTION WHEN invalid_parameter_value OR data_exception THEN

@@ -1,0 +1,13 @@
+// The inventory module's public API in one include: safety stock for a
+// service-level target (Silver, Pyke & Thomas, "Inventory and Production
+// Management in Supply Chains", 4th ed.; Axsäter, "Inventory Control", 3rd
+// ed., for discrete demand), Wilson EOQ and MOQ / pack rounding, runway
+// against a daily forecast, the per-product (R, s, S) policy with its lead-time
+// statistics, and the policy replay used to verify achieved service levels.
+#pragma once
+
+#include "core/inventory/lot_size.hpp"
+#include "core/inventory/policy.hpp"
+#include "core/inventory/runway.hpp"
+#include "core/inventory/safety_stock.hpp"
+#include "core/inventory/simulation.hpp"
