@@ -8,7 +8,7 @@ SELECT results_eq($$SELECT name, timezone, currency FROM salesflow.tenants ORDER
                   $$VALUES ('dump_c', 'Asia/Tokyo', 'JPY'), ('tap_a', 'Europe/London', 'GBP'),
                            ('tap_b', 'America/New_York', 'USD')$$,
                   'tenants restored with their values');
-SELECT is((SELECT count(*) FROM salesflow.settings), 5::bigint, 'all settings rows restored');
+SELECT is((SELECT count(*) FROM salesflow.settings), 7::bigint, 'all settings rows restored');
 SELECT is((SELECT count(*) FROM salesflow.invoice_items i JOIN salesflow.tenants t USING (tenant_id) WHERE t.name = 'dump_c'),
           (SELECT inserted FROM salesflow.uploads u JOIN salesflow.tenants t USING (tenant_id) WHERE t.name = 'dump_c'),
           'invoice items restored');
