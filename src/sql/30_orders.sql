@@ -191,11 +191,11 @@ DECLARE
 BEGIN
     -- no customer with two purchase days yet: no gaps to learn from, no predictions
     BEGIN
-        SELECT * INTO prior FROM salesflow._gap_prior(
-        (SELECT array_agg(d.customer_id ORDER BY d.customer_id, d.day) FROM (
-            SELECT p.customer_id, unnest(p.days) AS day FROM salesflow._purchase_days(tenant, as_of) p) d),
-        (SELECT array_agg(d.day ORDER BY d.customer_id, d.day) FROM (
-            SELECT p.customer_id, unnest(p.days) AS day FROM salesflow._purchase_days(tenant, as_of) p) d));
+        SELECT g.* INTO prior
+          FROM (SELECT array_agg(p.customer_id ORDER BY p.customer_id, d.day) AS ids,
+                       array_agg(d.day ORDER BY p.customer_id, d.day) AS days
+                  FROM salesflow._purchase_days(tenant, as_of) p, unnest(p.days) AS d(day)) a,
+               salesflow._gap_prior(a.ids, a.days) g;
     EXCEPTION WHEN invalid_parameter_value THEN
         RETURN;
     END;
@@ -205,9 +205,10 @@ BEGIN
     -- P(alive) from a BG/NBD fit on the same data (weeks); 1 when it cannot be fitted
     BEGIN
         SELECT f.r, f.alpha, f.a, f.b INTO model.r, model.alpha, model.a, model.b
-          FROM salesflow._bgnbd_fit((SELECT array_agg(s.x ORDER BY s.customer_id) FROM salesflow._customer_summary(tenant, as_of) s),
-                                    (SELECT array_agg(s.t_x ORDER BY s.customer_id) FROM salesflow._customer_summary(tenant, as_of) s),
-                                    (SELECT array_agg(s.t ORDER BY s.customer_id) FROM salesflow._customer_summary(tenant, as_of) s)) f;
+          FROM (SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
+                       array_agg(s.t ORDER BY s.customer_id) AS t
+                  FROM salesflow._customer_summary(tenant, as_of) s) a,
+               salesflow._bgnbd_fit(a.x, a.t_x, a.t) f;
     EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
         model.r := NULL;
     END;
@@ -394,14 +395,11 @@ BEGIN
     DELETE FROM salesflow.product_associations a WHERE a.tenant_id = tid;
     INSERT INTO salesflow.product_associations (tenant_id, antecedent, consequent, support, confidence, lift, pair_count)
     SELECT tid, r.antecedent, r.consequent, r.support, r.confidence, r.lift, r.pair_count
-      FROM salesflow.association_rules(
-               (SELECT array_agg(b.invoice_id ORDER BY b.invoice_id) FROM (
-                    SELECT DISTINCT it.invoice_id, it.product_id FROM salesflow.invoice_items it
-                     WHERE it.tenant_id = tid AND NOT it.is_return AND NOT it.non_product) b),
-               (SELECT array_agg(b.product_id ORDER BY b.invoice_id) FROM (
-                    SELECT DISTINCT it.invoice_id, it.product_id FROM salesflow.invoice_items it
-                     WHERE it.tenant_id = tid AND NOT it.is_return AND NOT it.non_product) b),
-               min_support, min_support, min_confidence, min_lift) r;
+      FROM (SELECT array_agg(b.invoice_id ORDER BY b.invoice_id) AS baskets,
+                   array_agg(b.product_id ORDER BY b.invoice_id) AS products
+              FROM (SELECT DISTINCT it.invoice_id, it.product_id FROM salesflow.invoice_items it
+                     WHERE it.tenant_id = tid AND NOT it.is_return AND NOT it.non_product) b) a,
+           salesflow.association_rules(a.baskets, a.products, min_support, min_support, min_confidence, min_lift) r;
     GET DIAGNOSTICS n = ROW_COUNT;
 
     DELETE FROM salesflow.recommendations r WHERE r.tenant_id = tid;
