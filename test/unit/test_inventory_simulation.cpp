@@ -17,7 +17,7 @@
 //    1.5..6) for intermittent ones — 60 items each, 1,040 periods, drawn by
 //    inverse transform (Boost.Math normal quantile; a cdf table from Boost's
 //    negative binomial pdf) from our own SplitMix64.
-//  * Estimation. The first half of each series is the training window: daily
+//  * Estimation (one-off fit, replay()). The first half of each series is the training window: daily
 //    demand mean and sd (n - 1) of the per-period demand, which is the
 //    forecast error sd of a level forecast; items without demand in the
 //    training window are skipped (compute_policy says "zero_demand" and holds
@@ -40,14 +40,31 @@
 //  * Measures, pooled over items: cycle service = cycles without a stockout /
 //    cycles; fill rate = 1 - units short on arrival of demand / units demanded;
 //    average on-hand stock per item-period, also in periods of mean demand.
+//  * Rolling re-estimation (replay_adaptive; how the batch works: it re-runs
+//    at every review on the data up to that day). The first half is history
+//    only; at each review of the second half the policy is recomputed by
+//    compute_policy from: the demand level = SES with alpha = 0.1 (fixed in
+//    advance, not fitted), started as the running mean; the demand variance
+//    from the level forecast's own out-of-sample one-step errors, each
+//    scaled by 1 / (1 + c) for the variance of the level it came from; for
+//    intermittent items (same ADI rule, over the history so far) the variance
+//    follows the level (compound Poisson: Var = k x level, k from the same
+//    errors); the per-period sd given to compute_policy carries the level's
+//    estimation variance over the protection interval (Prak, Teunter &
+//    Syntetos 2017): see core/inventory/demand_estimate.hpp. The replay
+//    starts with net stock S of the first review; the (R, S) system orders
+//    at every review (a zero quantity when S fell below the position), so
+//    every review opens a cycle as in the one-off replay.
 // Targets: 95 % cycle service must be achieved within [93 %, 97 %] and a 98 %
-// fill rate within 1.5 points. The synthetic data, and model twins of the
-// real series (the policy's own distribution with each series' mean and
-// variance, 10x as long), prove the policy code calibrated and are asserted.
-// The real series themselves miss the band (the demand model estimated from
-// one short, lumpy training half is wrong for the next half): their results
-// are pinned and explained at those tests, with diagnostics that separate the
-// causes (see diagnose()).
+// fill rate within 1.5 points. The synthetic data (one-off fit and rolling
+// re-estimation) and model twins of the real series (the policy's own
+// distribution with each series' mean and variance, 10x as long; one-off
+// fit) prove the policy code calibrated and are asserted. On the real series the
+// one-off fit misses the band (estimation noise of one short, lumpy training
+// half, and drift; pinned, with diagnostics that separate the causes, see
+// diagnose()). Rolling re-estimation meets it for the UCI top 100 (both
+// targets) and the car-parts fill rate (asserted); the car-parts cycle
+// service lands 0.8 point above the band, explained and pinned at that test.
 #include "core/inventory/inventory.hpp"
 
 #include <boost/math/distributions/negative_binomial.hpp>
@@ -187,6 +204,89 @@ Outcome replay(const std::string& set, const std::vector<std::vector<double>>& s
                 boost::math::normal_distribution<>(policy.lead_time_demand.mean,
                                                    std::max(policy.lead_time_demand.sd, 1e-300)),
                 s);
+    }
+    return out;
+}
+
+// How the batch works: at every review the policy is recomputed from the
+// demand up to that day. The level is SES (alpha fixed in advance, not fitted
+// to these data) started as the running mean; the demand sd comes from the
+// level forecast's own out-of-sample one-step errors, and the item is
+// intermittent by the same ADI rule over the history so far.
+struct Adaptive {
+    double alpha = 0.1;
+    // true: sd over the protection interval with the level's estimation
+    // variance (Prak, Teunter & Syntetos 2017, see demand_estimate.hpp);
+    // false: the textbook sigma_d = one-step forecast error rmse.
+    bool estimation_variance = true;
+    // Intermittent items: variance proportional to the level (compound
+    // Poisson), the ratio from the out-of-sample errors; false: constant.
+    bool scale_with_level = true;
+};
+
+Outcome replay_adaptive(const std::string& set, const std::vector<std::vector<double>>& series, const Design& design,
+                        inv::ServiceType type, double target, Adaptive a = {}) {
+    Outcome out;
+    const double horizon = design.review_period + design.lead_mean();
+    for (std::size_t i = 0; i < series.size(); ++i) {
+        const auto& y = series[i];
+        const std::size_t half = y.size() / 2;
+        const std::vector<double> train(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(half));
+        const std::vector<double> test(y.begin() + static_cast<std::ptrdiff_t>(half), y.end());
+        if (mean_of(train) == 0.0) {  // never sold before the replay: nothing is stocked, no service to measure
+            ++out.skipped;
+            continue;
+        }
+        // The same lead times as the one-off fit of replay().
+        SplitMix64 rng(seed_of(set + design.name, static_cast<int>(i), target));
+        std::vector<int> lead(test.size() / static_cast<std::size_t>(design.review_period) + 1);
+        for (auto& l : lead) l = rng.integer(design.lead_lo, design.lead_hi);
+
+        inv::LevelForecast level(a.alpha, 1);
+        std::size_t seen = 0;
+        int reviews = 0;
+        double model_service = 0.0;
+        bool intermittent = false;
+        const inv::ReviewRule rule = [&](salesflow::span<double> history) {
+            for (; seen < history.size(); ++seen) level.observe(history[seen]);
+            inv::PolicyInput in{};
+            in.daily_demand_mean = level.level();
+            in.intermittent = static_cast<double>(level.nonzero_periods()) < level.periods() / 1.32;
+            double variance = level.demand_variance();
+            if (a.scale_with_level && in.intermittent) {
+                try {
+                    variance = level.variance_to_mean() * level.level();
+                } catch (const std::domain_error&) {  // no positive forecast yet: constant variance
+                }
+            }
+            in.daily_demand_sd = a.estimation_variance
+                                     ? inv::forecast_error_demand_sd(variance, level.estimate_variance_ratio(),
+                                                                     horizon, design.lead_sd())
+                                     : std::sqrt(level.one_step_mse());
+            in.lead_time_days = design.lead_mean();
+            in.lead_time_sd_days = design.lead_sd();
+            in.review_period_days = design.review_period;
+            in.service_type = type;
+            in.service_level = target;
+            const auto policy = inv::compute_policy(in);
+            intermittent = in.intermittent;
+            ++reviews;
+            const double s = policy.reorder_point;
+            if (in.daily_demand_mean == 0.0) model_service += 1.0;
+            else if (in.intermittent) model_service += inv::discrete_demand_cdf(policy.lead_time_demand, s);
+            else
+                model_service += boost::math::cdf(
+                    boost::math::normal_distribution<>(policy.lead_time_demand.mean,
+                                                       std::max(policy.lead_time_demand.sd, 1e-300)),
+                    s);
+            return inv::ReviewLevels{s, policy.order_up_to};
+        };
+        out.add(inv::simulate_adaptive_policy(y, half, design.review_period, lead, rule));
+        ++out.items;
+        out.intermittent += intermittent ? 1 : 0;  // at the last review
+        out.mean_demand_sum += mean_of(test);
+        out.train_demand_sum += mean_of(train);
+        out.model_cycle_service_sum += model_service / reviews;
     }
     return out;
 }
@@ -394,22 +494,33 @@ TEST(InventorySimulation, RejectsCrossingOrdersAndBadInput) {
 
 // ------------------------------------------------------------------ calibration on the assumed distributions
 
+// Asserts the band for a replay of both targets.
+void expect_band(const std::string& label, const Outcome& csl, const Outcome& fill) {
+    EXPECT_GE(csl.total.cycle_service(), 0.93) << label;
+    EXPECT_LE(csl.total.cycle_service(), 0.97) << label;
+    EXPECT_NEAR(fill.total.fill_rate(), 0.98, 0.015) << label;
+}
+
 TEST(InventorySimulationSynthetic, NormalDemandMeetsCycleServiceAndFillRate) {
     const auto series = synthetic_series(false, 60, 1040);
     for (const auto& design : {kDaily, kMonthly}) {
         const auto csl = replay("synthetic-normal", series, design, inv::ServiceType::cycle, 0.95);
         report("synthetic normal, " + design.name, csl, inv::ServiceType::cycle, 0.95);
         EXPECT_EQ(csl.intermittent, 0);
-        EXPECT_GE(csl.total.cycle_service(), 0.93);
-        EXPECT_LE(csl.total.cycle_service(), 0.97);
         const auto fill = replay("synthetic-normal", series, design, inv::ServiceType::fill_rate, 0.98);
         report("synthetic normal, " + design.name, fill, inv::ServiceType::fill_rate, 0.98);
-        EXPECT_NEAR(fill.total.fill_rate(), 0.98, 0.015);
+        expect_band("synthetic normal, one-off fit, " + design.name, csl, fill);
         Variant sketch;
         sketch.first_sketch = true;
         report("synthetic normal, S = s + R-demand, " + design.name,
                replay("synthetic-normal", series, design, inv::ServiceType::cycle, 0.95, sketch), inv::ServiceType::cycle,
                0.95);
+        // Rolling re-estimation is calibrated on stationary demand too.
+        const auto rcsl = replay_adaptive("synthetic-normal", series, design, inv::ServiceType::cycle, 0.95);
+        report("synthetic normal, rolling, " + design.name, rcsl, inv::ServiceType::cycle, 0.95);
+        const auto rfill = replay_adaptive("synthetic-normal", series, design, inv::ServiceType::fill_rate, 0.98);
+        report("synthetic normal, rolling, " + design.name, rfill, inv::ServiceType::fill_rate, 0.98);
+        expect_band("synthetic normal, rolling, " + design.name, rcsl, rfill);
     }
 }
 
@@ -418,17 +529,28 @@ TEST(InventorySimulationSynthetic, NegativeBinomialDemandMeetsCycleServiceAndFil
     for (const auto& design : {kDaily, kMonthly}) {
         const auto csl = replay("synthetic-nb", series, design, inv::ServiceType::cycle, 0.95);
         report("synthetic neg. binomial, " + design.name, csl, inv::ServiceType::cycle, 0.95);
-        EXPECT_GE(csl.total.cycle_service(), 0.93);
-        EXPECT_LE(csl.total.cycle_service(), 0.97);
         const auto fill = replay("synthetic-nb", series, design, inv::ServiceType::fill_rate, 0.98);
         report("synthetic neg. binomial, " + design.name, fill, inv::ServiceType::fill_rate, 0.98);
-        EXPECT_NEAR(fill.total.fill_rate(), 0.98, 0.015);
+        expect_band("synthetic neg. binomial, one-off fit, " + design.name, csl, fill);
+        const auto rcsl = replay_adaptive("synthetic-nb", series, design, inv::ServiceType::cycle, 0.95);
+        report("synthetic neg. binomial, rolling, " + design.name, rcsl, inv::ServiceType::cycle, 0.95);
+        const auto rfill = replay_adaptive("synthetic-nb", series, design, inv::ServiceType::fill_rate, 0.98);
+        report("synthetic neg. binomial, rolling, " + design.name, rfill, inv::ServiceType::fill_rate, 0.98);
+        expect_band("synthetic neg. binomial, rolling, " + design.name, rcsl, rfill);
+        // Without the level's estimation variance (textbook sd = one-step rmse)
+        // the rolling policy falls short even on the model's own data.
+        Adaptive textbook;
+        textbook.estimation_variance = false;
+        const auto tcsl = replay_adaptive("synthetic-nb", series, design, inv::ServiceType::cycle, 0.95, textbook);
+        report("synthetic neg. binomial, rolling, rmse sd, " + design.name, tcsl, inv::ServiceType::cycle, 0.95);
+        EXPECT_LT(tcsl.total.cycle_service(), rcsl.total.cycle_service()) << design.name;
     }
 }
 
 // ------------------------------------------------------------------ real data
 
-// The real series fail the band; these four replays say why (all reported):
+// The one-off fit (parameters from the first half, kept for the second) fails
+// the band on the real series; these replays say why (all reported):
 //  * fitted on the replayed half: mean and sd known exactly (no forecast
 //    error, no drift) — what is left is the shape of real demand;
 //  * model twins of the same length: the policy's own model with the series'
@@ -452,53 +574,117 @@ void diagnose(const std::string& set, const std::vector<std::vector<double>>& se
     const auto& long_twins = all_twins.ten_times;
     const auto csl = replay(set + "-twin10", long_twins, design, inv::ServiceType::cycle, 0.95);
     report(set + " model twin, 10x length", csl, inv::ServiceType::cycle, 0.95);
-    EXPECT_GE(csl.total.cycle_service(), 0.93) << set;
-    EXPECT_LE(csl.total.cycle_service(), 0.97) << set;
     const auto fill = replay(set + "-twin10", long_twins, design, inv::ServiceType::fill_rate, 0.98);
     report(set + " model twin, 10x length", fill, inv::ServiceType::fill_rate, 0.98);
-    EXPECT_NEAR(fill.total.fill_rate(), 0.98, 0.015) << set;
+    expect_band(set + " model twin, 10x length", csl, fill);
     Variant sketch;
     sketch.first_sketch = true;
     report(set + ", S = s + R-demand", replay(set, series, design, inv::ServiceType::cycle, 0.95, sketch),
            inv::ServiceType::cycle, 0.95);
 }
 
-// Car parts: 95 % CSL achieves 91.0 %, 98 % fill rate 90.0 % — below the
-// band. Not the code: the 10x model twins meet it (96.0 % / 98.2 %), and with
-// the replayed half's own mean and sd the targets are exceeded (98.2 % /
-// 99.6 %). It is the data: 25 training months of mostly zeros give poor
-// per-part estimates (same-length model twins already fall to 93.5 % /
-// 95.5 %), and parts drift — the replayed half sells 0.68x the training half
-// in total, yet the parts that pick up run out. Values pinned to 0.5 point so
-// that a change shows.
-TEST(InventorySimulationRealData, CarPartsBelowBandExplained) {
+// The departures from the rolling design, reported: the textbook sd (one-step
+// rmse, no estimation variance) and a variance that does not follow the level
+// for intermittent items. Both blow up the fill-rate stock of the UCI items
+// (7.4 and 11.1 million units on hand on average; with alpha 0.2 the s
+// overflows): with a variance that stays while the level decays towards 0,
+// the moment-fitted negative binomial has variance / mean -> infinity (ever
+// rarer, ever larger lumps), and so has its fill-rate s.
+void rolling_variants(const std::string& set, const std::vector<std::vector<double>>& series, const Design& design) {
+    Adaptive textbook;
+    textbook.estimation_variance = false;
+    Adaptive constant;
+    constant.scale_with_level = false;
+    for (const auto& [label, a] : {std::make_pair(std::string(" rolling, rmse sd"), textbook),
+                                   std::make_pair(std::string(" rolling, constant variance"), constant)}) {
+        for (const auto& [type, target] : {std::make_pair(inv::ServiceType::cycle, 0.95),
+                                           std::make_pair(inv::ServiceType::fill_rate, 0.98)}) {
+            try {
+                report(set + label, replay_adaptive(set, series, design, type, target, a), type, target);
+            } catch (const std::overflow_error& e) {
+                std::cout << "[inventory simulation] " << set << label << " target " << target * 100.0
+                          << "%: overflow: " << e.what() << std::endl;
+            }
+        }
+    }
+}
+
+// Rolling re-estimation, as the batch does it (see replay_adaptive): car
+// parts meet the fill-rate target (99.03 % at 98 %) and exceed the cycle
+// service band: 97.81 % at 95 %, 0.81 point above 97 %. Not the method: it
+// is calibrated on the synthetic data, the model predicts 96.3 %, and even
+// the mean and sd of the replayed half itself give 98.2 % (diagnostics). It
+// is the data: drift the policy cannot foresee — the replayed half sells 0.68x the first,
+// and split by that ratio per part (reported below) the 1,006 parts selling
+// under half as much as before stock out in 0.1 % of cycles, the 402 selling
+// over twice as much in 7 % (model 4 %), the parts in between at 97.7 % and
+// 96.4 %. An integer stock of a part that has stopped selling never runs
+// out, and such parts give 45 % of the cycles. Pinned to 0.5 point; the fill
+// rate is asserted.
+// The one-off fit, for comparison (pinned): 91.0 % CSL, 90.0 % fill rate —
+// 25 training months of mostly zeros give poor per-part estimates and parts
+// drift; the diagnostics below separate the two.
+TEST(InventorySimulationRealData, CarPartsRollingReestimation) {
     const auto series = carparts_series();
     ASSERT_EQ(series.size(), 2509u);
-    const auto csl = replay("carparts", series, kMonthly, inv::ServiceType::cycle, 0.95);
-    report("car parts (R,S)", csl, inv::ServiceType::cycle, 0.95);
-    EXPECT_NEAR(csl.total.cycle_service(), 0.9104, 0.005);
-    const auto fill = replay("carparts", series, kMonthly, inv::ServiceType::fill_rate, 0.98);
-    report("car parts (R,S)", fill, inv::ServiceType::fill_rate, 0.98);
-    EXPECT_NEAR(fill.total.fill_rate(), 0.8996, 0.005);
+    const auto csl = replay_adaptive("carparts", series, kMonthly, inv::ServiceType::cycle, 0.95);
+    report("car parts rolling (R,S)", csl, inv::ServiceType::cycle, 0.95);
+    EXPECT_GE(csl.total.cycle_service(), 0.93);
+    EXPECT_NEAR(csl.total.cycle_service(), 0.9781, 0.005);  // above the band: see above
+    const auto fill = replay_adaptive("carparts", series, kMonthly, inv::ServiceType::fill_rate, 0.98);
+    report("car parts rolling (R,S)", fill, inv::ServiceType::fill_rate, 0.98);
+    EXPECT_NEAR(fill.total.fill_rate(), 0.98, 0.015);
+
+    // By drift: parts grouped by replayed / first-half mean demand.
+    std::vector<std::vector<double>> groups[4];
+    for (const auto& y : series) {
+        const std::vector<double> first(y.begin(), y.begin() + 25), second(y.begin() + 25, y.end());
+        if (mean_of(first) == 0.0) continue;
+        const double ratio = mean_of(second) / mean_of(first);
+        groups[ratio < 0.5 ? 0 : ratio < 1.0 ? 1 : ratio < 2.0 ? 2 : 3].push_back(y);
+    }
+    const char* names[4] = {"< 0.5", "0.5-1", "1-2", ">= 2"};
+    std::vector<double> group_csl;
+    for (int k = 0; k < 4; ++k) {
+        const auto g = replay_adaptive("carparts", groups[k], kMonthly, inv::ServiceType::cycle, 0.95);
+        report(std::string("car parts rolling, drift ") + names[k], g, inv::ServiceType::cycle, 0.95);
+        group_csl.push_back(g.total.cycle_service());
+    }
+    EXPECT_GT(group_csl[0], 0.99);  // parts that stopped selling
+    EXPECT_LT(group_csl[3], 0.95);  // parts that took off
+
+    const auto once = replay("carparts", series, kMonthly, inv::ServiceType::cycle, 0.95);
+    report("car parts one-off fit (R,S)", once, inv::ServiceType::cycle, 0.95);
+    EXPECT_NEAR(once.total.cycle_service(), 0.9104, 0.005);
+    const auto once_fill = replay("carparts", series, kMonthly, inv::ServiceType::fill_rate, 0.98);
+    report("car parts one-off fit (R,S)", once_fill, inv::ServiceType::fill_rate, 0.98);
+    EXPECT_NEAR(once_fill.total.fill_rate(), 0.8996, 0.005);
+    rolling_variants("carparts", series, kMonthly);
     diagnose("car parts", series, kMonthly);
 }
 
-// UCI top 100: 95 % CSL achieves 87.5 %, 98 % fill rate 90.7 %. Every product
-// is intermittent at the daily level (a wholesaler: few, large order lines).
-// The model's shape is adequate: with the replayed half's own mean and sd
-// the CSL is met (94.4 %) and the fill rate exceeded (99.6 %); long model
-// twins meet the band (95.0 % / 98.1 %). The shortfall is estimation noise:
-// 151 lumpy days pin a product's mean and sd down poorly — data drawn from
-// the model itself, same length, fail alike (91.2 % / 90.3 %).
-TEST(InventorySimulationRealData, OnlineRetailBelowBandExplained) {
+// Rolling re-estimation meets both targets on the UCI top 100: 95.64 % at
+// 95 % CSL, 97.16 % at 98 % fill rate. Every product is intermittent at the
+// daily level (a wholesaler: few, large order lines). The one-off fit missed
+// (pinned, 87.5 % / 90.7 %): 151 lumpy days pin a product's mean and sd down
+// poorly — data drawn from the model itself, same length, fail alike — while
+// long model twins meet the band.
+TEST(InventorySimulationRealData, OnlineRetailRollingReestimation) {
     const auto series = online_retail_series(100);
     ASSERT_EQ(series.size(), 100u);
     ASSERT_EQ(series.front().size(), 303u);  // dates with any invoice line
-    const auto csl = replay("online-retail", series, kDaily, inv::ServiceType::cycle, 0.95);
-    report("online retail top 100 (R,S)", csl, inv::ServiceType::cycle, 0.95);
-    EXPECT_NEAR(csl.total.cycle_service(), 0.8751, 0.005);
-    const auto fill = replay("online-retail", series, kDaily, inv::ServiceType::fill_rate, 0.98);
-    report("online retail top 100 (R,S)", fill, inv::ServiceType::fill_rate, 0.98);
-    EXPECT_NEAR(fill.total.fill_rate(), 0.9071, 0.005);
+    const auto csl = replay_adaptive("online-retail", series, kDaily, inv::ServiceType::cycle, 0.95);
+    report("online retail top 100 rolling (R,S)", csl, inv::ServiceType::cycle, 0.95);
+    const auto fill = replay_adaptive("online-retail", series, kDaily, inv::ServiceType::fill_rate, 0.98);
+    report("online retail top 100 rolling (R,S)", fill, inv::ServiceType::fill_rate, 0.98);
+    expect_band("online retail rolling", csl, fill);
+
+    const auto once = replay("online-retail", series, kDaily, inv::ServiceType::cycle, 0.95);
+    report("online retail one-off fit (R,S)", once, inv::ServiceType::cycle, 0.95);
+    EXPECT_NEAR(once.total.cycle_service(), 0.8751, 0.005);
+    const auto once_fill = replay("online-retail", series, kDaily, inv::ServiceType::fill_rate, 0.98);
+    report("online retail one-off fit (R,S)", once_fill, inv::ServiceType::fill_rate, 0.98);
+    EXPECT_NEAR(once_fill.total.fill_rate(), 0.9071, 0.005);
+    rolling_variants("online-retail", series, kDaily);
     diagnose("online retail", series, kDaily);
 }

@@ -3,9 +3,13 @@
 // Management in Supply Chains", 4th ed.; Axsäter, "Inventory Control", 3rd
 // ed., for discrete demand), Wilson EOQ and MOQ / pack rounding, runway
 // against a daily forecast, the per-product (R, s, S) policy with its lead-time
-// statistics, and the policy replay used to verify achieved service levels.
+// statistics, the rolling demand estimate a re-run batch acts on (SES level,
+// out-of-sample errors, forecast-error sd over the protection interval), and
+// the policy replays (fixed or re-decided levels) used to verify achieved
+// service levels.
 #pragma once
 
+#include "core/inventory/demand_estimate.hpp"
 #include "core/inventory/lot_size.hpp"
 #include "core/inventory/policy.hpp"
 #include "core/inventory/runway.hpp"
