@@ -19,7 +19,7 @@ SELECT t.name, r.step, r.status, r.rows FROM salesflow.pipeline_runs r JOIN sale
 -- nothing changed: the second run recomputes nothing
 CALL salesflow.run_pipeline('pipe_a');
 SELECT r.step, r.rows FROM salesflow.pipeline_runs r JOIN salesflow.tenants t USING (tenant_id)
- WHERE t.name = 'pipe_a' ORDER BY r.run_id DESC LIMIT 4;
+ WHERE t.name = 'pipe_a' ORDER BY r.run_id DESC LIMIT 5;
 -- a failing step is logged with its error and the run goes on
 UPDATE salesflow.settings s SET value = '"nonsense"' FROM salesflow.tenants t
  WHERE t.tenant_id = s.tenant_id AND t.name = 'pipe_a' AND s.name = 'forecast.method';
@@ -28,7 +28,7 @@ SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,qty,p
 RESET salesflow.tenant;
 CALL salesflow.run_pipeline('pipe_a');
 SELECT r.step, r.status, r.rows, r.error FROM salesflow.pipeline_runs r JOIN salesflow.tenants t USING (tenant_id)
- WHERE t.name = 'pipe_a' ORDER BY r.run_id DESC LIMIT 4;
+ WHERE t.name = 'pipe_a' ORDER BY r.run_id DESC LIMIT 5;
 -- inside a transaction block the procedure cannot commit: a clear error
 BEGIN;
 CALL salesflow.run_pipeline('pipe_a');

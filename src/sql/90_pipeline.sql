@@ -21,7 +21,7 @@ CREATE TABLE salesflow.pipeline_runs (
 );
 ALTER SEQUENCE salesflow.pipeline_runs_run_id_seq OWNED BY salesflow.pipeline_runs.run_id;
 COMMENT ON TABLE salesflow.pipeline_runs IS 'One row per pipeline step run for a tenant: what ran, how long, rows written, and the error if it failed.';
-COMMENT ON COLUMN salesflow.pipeline_runs.step IS 'segments, forecasts, predicted_orders or replenishment.';
+COMMENT ON COLUMN salesflow.pipeline_runs.step IS 'segments, forecasts, predicted_orders, replenishment or anomalies.';
 COMMENT ON COLUMN salesflow.pipeline_runs.started_at IS 'Start of the step.';
 COMMENT ON COLUMN salesflow.pipeline_runs.finished_at IS 'End of the step.';
 COMMENT ON COLUMN salesflow.pipeline_runs.rows IS 'Rows the step wrote (customers scored, products forecast).';
@@ -48,7 +48,7 @@ BEGIN
               WHERE run_pipeline.tenant IS NULL OR tn.name = run_pipeline.tenant OR tn.tenant_id::text = run_pipeline.tenant
               ORDER BY tn.tenant_id
     LOOP
-        FOREACH step IN ARRAY ARRAY['segments', 'forecasts', 'predicted_orders', 'replenishment'] LOOP
+        FOREACH step IN ARRAY ARRAY['segments', 'forecasts', 'predicted_orders', 'replenishment', 'anomalies'] LOOP
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             started := pg_catalog.clock_timestamp();
             BEGIN
@@ -58,8 +58,10 @@ BEGIN
                     n := salesflow.refresh_forecasts(t.tenant_id::text, only_changed => true);
                 ELSIF step = 'predicted_orders' THEN
                     n := salesflow.refresh_predicted_orders(t.tenant_id::text, only_changed => true);
-                ELSE
+                ELSIF step = 'replenishment' THEN
                     n := salesflow.refresh_replenishment(t.tenant_id::text);
+                ELSE
+                    n := salesflow.refresh_anomalies(t.tenant_id::text);
                 END IF;
                 INSERT INTO salesflow.pipeline_runs (tenant_id, step, started_at, finished_at, rows, status)
                 VALUES (t.tenant_id, step, started, clock_timestamp(), n, 'ok');
@@ -76,4 +78,4 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE salesflow.run_pipeline(text) IS
-    'Brings segments, forecasts, predicted orders and replenishment up to date for one tenant or every tenant the caller sees, committing after each step; failures are logged in pipeline_runs and do not stop the others.';
+    'Brings segments, forecasts, predicted orders, replenishment and anomaly alerts up to date for one tenant or every tenant the caller sees, committing after each step; failures are logged in pipeline_runs and do not stop the others.';
