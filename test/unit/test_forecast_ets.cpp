@@ -168,3 +168,54 @@ TEST(ForecastEts, WarmStartedRefitReachesFreshLikelihood) {
     const fc::EtsModel best = fc::fit_ets_auto(y, 7);
     EXPECT_LT(fc::best_by_aicc(warm_all).aicc, best.aicc + 0.005 * std::fabs(best.aicc) + 1.0);
 }
+
+// The stepwise search's starts: a fitted ETS(A,N,A) converted to the nested
+// models the long-series search fits next, and the fits from those starts
+// reaching the likelihood of a fresh fit.
+TEST(ForecastEts, StartFromNeighbourConvertsAndReachesFreshLikelihood) {
+    std::mt19937 rng(21);
+    std::normal_distribution<double> eps(0.0, 1.0);
+    std::vector<double> y;
+    double level = 200.0;
+    for (int t = 0; t < 400; ++t) {
+        level += 0.15 + 2.0 * eps(rng);
+        y.push_back(level * (1.0 + 0.25 * std::sin(2 * M_PI * t / 7)) + 5.0 * eps(rng));
+    }
+    const fc::EtsModel base = fc::fit_ets(y, 7, fc::EtsSpec{fc::ErrorType::additive, fc::TrendType::none, fc::SeasonType::additive});
+
+    fc::EtsSpec mnm;
+    ASSERT_TRUE(fc::parse_ets_code("MNM", &mnm));
+    const fc::EtsModel s = fc::ets_start_from(base, mnm, 7);
+    ASSERT_EQ(s.s0.size(), 7u);
+    double sum = 0.0;
+    for (double v : s.s0) {
+        EXPECT_GT(v, 0.0);
+        sum += v;
+    }
+    EXPECT_NEAR(sum, 7.0, 1e-9);  // multiplicative seasons average one
+    // Additive season s becomes 1 + s/ℓ: the peak stays the peak.
+    const auto peak = [](const std::vector<double>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
+    EXPECT_EQ(peak(s.s0), peak(base.s0));
+    EXPECT_DOUBLE_EQ(s.alpha, base.alpha);
+    EXPECT_DOUBLE_EQ(s.gamma, base.gamma);
+
+    fc::EtsSpec aada;
+    ASSERT_TRUE(fc::parse_ets_code("AAdA", &aada));
+    const fc::EtsModel d = fc::ets_start_from(base, aada, 7);
+    EXPECT_EQ(d.b0, 0.0);
+    EXPECT_GT(d.beta, 0.0);
+    EXPECT_LE(d.beta, d.alpha);
+    EXPECT_GE(d.phi, 0.8);
+    EXPECT_LE(d.phi, 0.98);
+    EXPECT_EQ(d.s0, base.s0);
+
+    for (const fc::EtsSpec& spec : {mnm, aada}) {
+        SCOPED_TRACE(fc::ets_code(spec));
+        fc::EtsFitOptions warm;
+        warm.rounds = 1;
+        const fc::EtsModel from_neighbour = fc::fit_ets(y, 7, fc::ets_start_from(base, spec, 7), warm);
+        const fc::EtsModel fresh = fc::fit_ets(y, 7, spec);
+        EXPECT_EQ(fc::ets_code(from_neighbour.spec), fc::ets_code(spec));
+        EXPECT_GT(from_neighbour.loglik, fresh.loglik - 2.0);
+    }
+}

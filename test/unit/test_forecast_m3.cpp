@@ -4,8 +4,8 @@
 // thetaf() on exactly the same series. By default every 10th series runs
 // (about 2 s in all, so it stays in the default ctest run); SALESFLOW_M3_FULL=1
 // runs all 1,470.
-// Asserted margins per period: theta within 3% of R's thetaf; 'auto' within 3%
-// of R's ets(); our 'ets' within 7% of R's ets() — our likelihoods are higher
+// Asserted margins per period: theta within 3% of R's thetaf; 'auto' no worse
+// than R's ets(); our 'ets' within 7% of R's ets() — our likelihoods are higher
 // than R's on most fits (see ForecastEts tests) but that does not buy
 // out-of-sample accuracy on M3: R's early-stopping optimiser acts as a
 // regulariser, which we do not imitate.
@@ -112,9 +112,11 @@ TEST(ForecastM3, AccuracyWithinMarginOfR) {
                 EXPECT_LE(sm, rs * margin) << period << " " << m;
                 EXPECT_LE(ma, rm * margin) << period << " " << m;
                 if (m == "ets") {
+                    // 'auto' (the ETS/Theta combination unless a candidate is
+                    // clearly better in the backtest) is no worse than R's ets().
                     const Acc& au = ours[period]["auto"];
-                    EXPECT_LE(au.smape / au.n, rs * 1.03) << period << " auto vs R ets";
-                    EXPECT_LE(au.mase / au.n, rm * 1.03) << period << " auto vs R ets";
+                    EXPECT_LE(au.smape / au.n, rs) << period << " auto vs R ets";
+                    EXPECT_LE(au.mase / au.n, rm) << period << " auto vs R ets";
                 }
             } else {
                 std::printf("M3 %-9s %-5s n=%3d  sMAPE %6.3f          MASE %5.3f\n", period.c_str(), m.c_str(), a.n, sm, ma);

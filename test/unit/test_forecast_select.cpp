@@ -7,9 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <set>
+#include <string>
 
 namespace fc = salesflow::forecast;
 
@@ -197,4 +200,131 @@ TEST(ForecastSelection, BacktestPrefersTheRightFamily) {
     const fc::FitResult r = fc::fit(y, 7, "auto");
     EXPECT_LT(r.backtest_mase, 0.5) << r.method;
     EXPECT_EQ(fc::backtest_mase(std::vector<double>{1, 2, 3}, 1, "naive", 3), -1.0);
+}
+
+namespace {
+
+// Intermittent monthly demand: a sale in about one month of four, sizes 1 + a
+// Poisson(2) count; ADI about 4, so is_intermittent holds.
+std::vector<double> simulate_intermittent(std::mt19937& rng, int n, double p) {
+    std::bernoulli_distribution demand(p);
+    std::poisson_distribution<int> size(2.0);
+    std::vector<double> y(n);
+    for (double& v : y) v = demand(rng) ? 1.0 + size(rng) : 0.0;
+    return y;
+}
+
+bool is_intermittent_choice(const std::string& m) { return m == "sba" || m == "tsb" || m == "ses" || m == "mean"; }
+
+double param(const fc::FitResult& r, const std::string& name) {
+    for (const auto& p : r.params)
+        if (p.first == name) return p.second;
+    return std::nan("");
+}
+
+}  // namespace
+
+// Issue #6: scored by MASE, the backtest picked the (seasonal) naive forecast
+// for lumpy series, copying isolated spikes forward. Intermittent series now
+// choose among SBA, TSB, SES and the mean only, by squared error, with the
+// literature's fixed smoothing constants.
+TEST(ForecastSelection, IntermittentDemandGetsAnIntermittentMethod) {
+    std::mt19937 rng(6);
+    std::set<std::string> picked;
+    for (int i = 0; i < 40; ++i) {
+        const std::vector<double> y = simulate_intermittent(rng, 48, 0.25);
+        ASSERT_TRUE(fc::is_intermittent(y));
+        const auto cands = fc::auto_candidates(y, 12);
+        EXPECT_EQ(std::count(cands.begin(), cands.end(), "snaive"), 0);
+        EXPECT_EQ(std::count(cands.begin(), cands.end(), "naive"), 0);
+        const fc::FitAndForecast r = fc::fit_and_forecast(y, 12, 12, "auto");
+        SCOPED_TRACE(r.fit.method);
+        EXPECT_TRUE(is_intermittent_choice(r.fit.method));
+        picked.insert(r.fit.method);
+        if (r.fit.method == "tsb") {
+            EXPECT_EQ(param(r.fit, "alpha"), 0.1);
+            EXPECT_EQ(param(r.fit, "beta"), 0.1);
+        }
+        if (r.fit.method == "ses") {
+            EXPECT_EQ(param(r.fit, "alpha"), 0.1);
+        }
+        EXPECT_GT(r.fit.backtest_mase, 0.0);  // still reported as MASE
+        // A flat forecast at the demand rate, never a copy of the last spikes.
+        for (int h = 1; h < 12; ++h) EXPECT_DOUBLE_EQ(r.forecast.point[h], r.forecast.point[0]);
+    }
+    // More than one of them wins somewhere: the choice is made per series.
+    EXPECT_GE(picked.size(), 2u);
+}
+
+// The squared-error ranking: a series whose last months are all zero except
+// one large spike per season. MASE favours the seasonal naive forecast (exact
+// on the zeros); squared error does not.
+TEST(ForecastSelection, LumpySeriesIsNotForecastBySeasonalNaive) {
+    std::vector<double> y;
+    for (int t = 0; t < 60; ++t) y.push_back(t % 12 == 3 ? 12.0 : (t % 5 == 0 ? 1.0 : 0.0));
+    ASSERT_TRUE(fc::is_intermittent(y));
+    const fc::FitAndForecast r = fc::fit_and_forecast(y, 12, 12, "auto");
+    EXPECT_TRUE(is_intermittent_choice(r.fit.method)) << r.fit.method;
+    EXPECT_LT(*std::max_element(r.forecast.point.begin(), r.forecast.point.end()), 6.0);
+}
+
+// Long daily series (730 days) take the stepwise ETS search and refit only
+// the chosen model; accuracy on the next four weeks must stay at least that of
+// the full AICc search ('ets' fits all candidate models) and well below the
+// seasonal naive forecast's. Series: Poisson demand around a slowly wandering
+// level with a weekday/weekend pattern.
+TEST(ForecastSelection, LongDailySeriesKeepAccuracy) {
+    std::mt19937 rng(730);
+    std::normal_distribution<double> eps(0.0, 1.0);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    double mase_auto = 0.0, mase_ets = 0.0, mase_snaive = 0.0;
+    const int count = 12, n = 730, h = 28;
+    for (int i = 0; i < count; ++i) {
+        double level = 10.0 + 40.0 * u(rng);
+        const double weekend = 1.2 + 0.6 * u(rng);
+        std::vector<double> y;
+        for (int t = 0; t < n + h; ++t) {
+            level *= std::exp(0.01 * eps(rng));
+            std::poisson_distribution<int> p(level * (t % 7 >= 5 ? weekend : 1.0));
+            y.push_back(p(rng));
+        }
+        const std::vector<double> train(y.begin(), y.begin() + n), test(y.begin() + n, y.end());
+        auto mase = [&](const std::string& m) {
+            const fc::Forecast f = fc::forecast(train, h, 7, m);
+            double s = 0.0;
+            for (int k = 0; k < h; ++k) s += std::fabs(test[k] - f.point[k]);
+            double scale = 0.0;
+            for (int t = 7; t < n; ++t) scale += std::fabs(train[t] - train[t - 7]);
+            return s / h / (scale / (n - 7));
+        };
+        mase_auto += mase("auto") / count;
+        mase_ets += mase("ets") / count;
+        mase_snaive += mase("snaive") / count;
+    }
+    std::printf("730-day series, MASE over 28 days: auto %.4f, ets %.4f, snaive %.4f\n", mase_auto, mase_ets, mase_snaive);
+    EXPECT_LE(mase_auto, mase_ets * 1.02);
+    EXPECT_LT(mase_auto, mase_snaive * 0.85);
+}
+
+// A long positive series whose held-out part has a zero: the multiplicative
+// model chosen on the training part cannot be refitted to the whole series;
+// auto refits the best additive one instead of falling back to the naive
+// forecast (which reports no backtest score).
+TEST(ForecastSelection, LongSeriesWithLateZeroRefitsAnAdditiveModel) {
+    for (int seed = 1; seed <= 3; ++seed) {
+        std::mt19937 rng(seed);
+        std::normal_distribution<double> eps(0.0, 1.0);
+        std::vector<double> y;
+        double level = 100.0;
+        for (int t = 0; t < 400; ++t) {
+            level *= std::exp(0.003 + 0.02 * eps(rng));
+            y.push_back(level * (1.0 + 0.6 * std::sin(2 * M_PI * t / 7)) * std::exp(0.05 * eps(rng)));
+        }
+        y[395] = 0.0;
+        const fc::FitAndForecast r = fc::fit_and_forecast(y, 28, 7, "auto");
+        SCOPED_TRACE(r.fit.method);
+        EXPECT_NE(r.fit.method, "naive");
+        EXPECT_GT(r.fit.backtest_mase, 0.0);
+        EXPECT_NE(r.fit.method[0], 'M');
+    }
 }

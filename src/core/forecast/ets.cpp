@@ -330,31 +330,40 @@ bool decode(const Layout& lay, const std::vector<double>& u, EtsModel& mdl) {
 // concentrating the initial states out); otherwise it is a Gauss–Newton step.
 // The derivatives of every state with respect to the k free initial states
 // (in the optimiser's scaled coordinates) are carried along the recursions.
+// The normal equations JᵀJ and Jᵀr (J the n × k Jacobian ∂r_t/∂u) are
+// accumulated on the way: k ≤ 26 columns, so that costs less than storing J
+// and multiplying it out afterwards, and allocates nothing.
 struct StateSystem {
-    std::vector<double> rows;     // n × k, row-major: ∂r_t/∂u (the Jacobian J)
-    std::vector<double> resid;    // r_t
+    double jtj[(max_period + 2) * (max_period + 2)];  // row-major, stride max_period + 2; lower triangle
+    double jtr[max_period + 2];
     double glog[max_period + 2];  // Σ ∂ŷ/ŷ (multiplicative error)
     double sse, sum_log;
     bool ok;
 };
 
-template <bool MultErr, bool Trend, bool Damped, int Season>
+// KB: the column count rounded up to a compile-time bound (the padding
+// columns stay zero: the derivative recursions are linear), so the per-step
+// loops have fixed trip counts over local arrays the compiler keeps in
+// registers, unrolls and vectorises.
+template <bool MultErr, bool Trend, bool Damped, int Season, int KB>
 void state_system(const double* y, int n, int m, const Smoothing& p, const Point& x, double scale, int k,
                   StateSystem& out) {
     constexpr int K = max_period + 2;
     const double ph = Damped ? p.phi : 1.0;
     const double boa = Trend ? p.beta / p.alpha : 0.0;
     const double sscale = Season == 2 ? 1.0 : scale;
-    double dl[K] = {}, db[K] = {}, dq[K], df[K];
-    double dring[max_period][K];
+    const double alpha = p.alpha, a1 = 1.0 - p.alpha, gamma = p.gamma, g1 = 1.0 - p.gamma;
+    double dl[KB] = {}, db[KB] = {};
+    double dring[Season != 0 ? max_period : 1][KB];
     double ring[max_period];
+    double jtj[KB * KB] = {}, jtr[KB] = {}, glog[KB] = {};
     dl[0] = scale;
     if (Trend) db[1] = scale;
     const int first_season = Trend ? 2 : 1;
     if (Season != 0) {
         for (int i = 0; i < m; ++i) {
             ring[i] = x.s0[m - 1 - i];
-            for (int c = 0; c < k; ++c) dring[i][c] = 0.0;
+            for (int c = 0; c < KB; ++c) dring[i][c] = 0.0;
         }
         // ring[m-1-j] is s_j; s_(m-1) (ring[0]) is minus the sum of the others.
         for (int j = 0; j < m - 1; ++j) {
@@ -362,82 +371,93 @@ void state_system(const double* y, int n, int m, const Smoothing& p, const Point
             dring[0][first_season + j] = -sscale;
         }
     }
-    for (int a = 0; a < k; ++a) out.glog[a] = 0.0;
-    out.rows.resize(static_cast<std::size_t>(n) * k);
-    out.resid.resize(n);
     double l = x.l0, b = x.b0, sse = 0.0, sum_log = 0.0, prod = 1.0;
     out.ok = false;
     int pos = 0;
     for (int t = 0; t < n; ++t) {
         const double yt = y[t];
         const double q = l + ph * b;
-        for (int c = 0; c < k; ++c) dq[c] = dl[c] + (Trend ? ph * db[c] : 0.0);
+        double dq[KB], df[KB], ds[KB];
+        for (int c = 0; c < KB; ++c) dq[c] = Trend ? dl[c] + ph * db[c] : dl[c];
         double s = 0.0, f = q;
-        double* ds = Season != 0 ? dring[pos] : nullptr;
+        if (Season != 0) {
+            s = ring[pos];
+            for (int c = 0; c < KB; ++c) ds[c] = dring[pos][c];
+        }
         if (Season == 1) {
-            s = ring[pos];
             f = q + s;
-            for (int c = 0; c < k; ++c) df[c] = dq[c] + ds[c];
+            for (int c = 0; c < KB; ++c) df[c] = dq[c] + ds[c];
         } else if (Season == 2) {
-            s = ring[pos];
             f = q * s;
-            for (int c = 0; c < k; ++c) df[c] = s * dq[c] + q * ds[c];
+            for (int c = 0; c < KB; ++c) df[c] = s * dq[c] + q * ds[c];
         } else {
-            for (int c = 0; c < k; ++c) df[c] = dq[c];
+            for (int c = 0; c < KB; ++c) df[c] = dq[c];
         }
         double r, dr_scale;  // residual and ∂r = dr_scale·∂ŷ
         if (MultErr) {
             if (std::fabs(f) < tol) return;
-            r = (yt - f) / f;
-            dr_scale = -yt / (f * f);
+            const double inv = 1.0 / f;
+            r = (yt - f) * inv;
+            dr_scale = -yt * inv * inv;
             prod *= std::fabs(f);
             if (prod > 1e150 || prod < 1e-150) {
                 sum_log += std::log(prod);
                 prod = 1.0;
             }
-            const double inv = 1.0 / f;
-            for (int c = 0; c < k; ++c) out.glog[c] += df[c] * inv;
+            for (int c = 0; c < KB; ++c) glog[c] += df[c] * inv;
         } else {
             r = yt - f;
             dr_scale = -1.0;
         }
         sse += r * r;
-        out.resid[t] = r;
-        double* row = &out.rows[static_cast<std::size_t>(t) * k];
-        for (int a = 0; a < k; ++a) row[a] = dr_scale * df[a];
-        // Level, trend and season updates and their derivatives.
-        double tg = yt;
-        if (Season == 1) tg = yt - s;
-        else if (Season == 2) tg = std::fabs(s) < tol ? huge : yt / s;
-        const double lnew = q + p.alpha * (tg - q);
-        double dlnew[K];
-        for (int c = 0; c < k; ++c) {
-            double dtg = 0.0;
-            if (Season == 1) dtg = -ds[c];
-            else if (Season == 2) dtg = std::fabs(s) < tol ? 0.0 : -yt / (s * s) * ds[c];
-            dlnew[c] = dq[c] + p.alpha * (dtg - dq[c]);
+        double row[KB];
+        for (int a = 0; a < KB; ++a) row[a] = dr_scale * df[a];
+        for (int a = 0; a < KB; ++a) {
+            jtr[a] += row[a] * r;
+            // Up to 8 columns the full square vectorises best; beyond, the
+            // lower triangle halves the work.
+            for (int c = 0; c < (KB <= 8 ? KB : a + 1); ++c) jtj[a * KB + c] += row[a] * row[c];
         }
+        // Level, trend and season updates and their derivatives.
+        double tg = yt, dtg_ds = 0.0;  // level target and ∂tg/∂s
+        if (Season == 1) {
+            tg = yt - s;
+            dtg_ds = -1.0;
+        } else if (Season == 2) {
+            const bool tiny = std::fabs(s) < tol;
+            tg = tiny ? huge : yt / s;
+            dtg_ds = tiny ? 0.0 : -yt / (s * s);
+        }
+        const double lnew = q + alpha * (tg - q);
+        double dlnew[KB];
+        for (int c = 0; c < KB; ++c) dlnew[c] = Season != 0 ? a1 * dq[c] + alpha * dtg_ds * ds[c] : a1 * dq[c];
         if (Trend) {
             const double phib = ph * b;
             b = phib + boa * (lnew - l - phib);
-            for (int c = 0; c < k; ++c) {
+            for (int c = 0; c < KB; ++c) {
                 const double dphib = ph * db[c];
                 db[c] = dphib + boa * (dlnew[c] - dl[c] - dphib);
             }
         }
         if (Season == 1) {
-            ring[pos] = s + p.gamma * ((yt - q) - s);
-            for (int c = 0; c < k; ++c) ds[c] = ds[c] + p.gamma * (-dq[c] - ds[c]);
+            ring[pos] = s + gamma * ((yt - q) - s);
+            for (int c = 0; c < KB; ++c) dring[pos][c] = g1 * ds[c] - gamma * dq[c];
         } else if (Season == 2) {
             const bool tiny = std::fabs(q) < tol;
-            ring[pos] = s + p.gamma * ((tiny ? huge : yt / q) - s);
-            for (int c = 0; c < k; ++c) ds[c] = ds[c] + p.gamma * ((tiny ? 0.0 : -yt / (q * q) * dq[c]) - ds[c]);
+            ring[pos] = s + gamma * ((tiny ? huge : yt / q) - s);
+            const double dst_dq = tiny ? 0.0 : -yt / (q * q);  // ∂(y/q)/∂q
+            for (int c = 0; c < KB; ++c) dring[pos][c] = g1 * ds[c] + gamma * dst_dq * dq[c];
         }
         if (Season != 0 && ++pos == m) pos = 0;
         l = lnew;
-        for (int c = 0; c < k; ++c) dl[c] = dlnew[c];
+        for (int c = 0; c < KB; ++c) dl[c] = dlnew[c];
     }
     sum_log += std::log(prod);
+    for (int a = 0; a < k; ++a) {
+        out.jtr[a] = jtr[a];
+        out.glog[a] = glog[a];
+        for (int c = 0; c <= a; ++c) out.jtj[a * K + c] = jtj[a * KB + c];
+    }
     out.sse = sse;
     out.sum_log = sum_log;
     out.ok = std::isfinite(sse) && std::isfinite(sum_log) && sse > 0.0;
@@ -445,28 +465,39 @@ void state_system(const double* y, int n, int m, const Smoothing& p, const Point
 
 using StateSystemFn = void (*)(const double*, int, int, const Smoothing&, const Point&, double, int, StateSystem&);
 
+template <bool MultErr, bool Trend, bool Damped, int Season>
+StateSystemFn system_for_columns(int m) {
+    // k = 1 + trend + (m − 1) seasonal columns: quarterly, weekly and monthly
+    // seasons get a bound close to their k.
+    if (Season == 0) return &state_system<MultErr, Trend, Damped, Season, 2>;
+    if (m <= 5) return &state_system<MultErr, Trend, Damped, Season, 6>;
+    if (m <= 7) return &state_system<MultErr, Trend, Damped, Season, 8>;
+    if (m <= 12) return &state_system<MultErr, Trend, Damped, Season, 13>;
+    return &state_system<MultErr, Trend, Damped, Season, max_period + 2>;
+}
+
 template <bool MultErr, bool Trend, bool Damped>
-StateSystemFn system_for_season(SeasonType s) {
+StateSystemFn system_for_season(SeasonType s, int m) {
     switch (s) {
-        case SeasonType::none: return &state_system<MultErr, Trend, Damped, 0>;
-        case SeasonType::additive: return &state_system<MultErr, Trend, Damped, 1>;
-        case SeasonType::multiplicative: return &state_system<MultErr, Trend, Damped, 2>;
+        case SeasonType::none: return system_for_columns<MultErr, Trend, Damped, 0>(m);
+        case SeasonType::additive: return system_for_columns<MultErr, Trend, Damped, 1>(m);
+        case SeasonType::multiplicative: return system_for_columns<MultErr, Trend, Damped, 2>(m);
     }
     return nullptr;
 }
 
 template <bool MultErr>
-StateSystemFn system_for_trend(const EtsSpec& spec) {
+StateSystemFn system_for_trend(const EtsSpec& spec, int m) {
     switch (spec.trend) {
-        case TrendType::none: return system_for_season<MultErr, false, false>(spec.season);
-        case TrendType::additive: return system_for_season<MultErr, true, false>(spec.season);
-        case TrendType::damped: return system_for_season<MultErr, true, true>(spec.season);
+        case TrendType::none: return system_for_season<MultErr, false, false>(spec.season, m);
+        case TrendType::additive: return system_for_season<MultErr, true, false>(spec.season, m);
+        case TrendType::damped: return system_for_season<MultErr, true, true>(spec.season, m);
     }
     return nullptr;
 }
 
-StateSystemFn system_for(const EtsSpec& spec) {
-    return spec.error == ErrorType::multiplicative ? system_for_trend<true>(spec) : system_for_trend<false>(spec);
+StateSystemFn system_for(const EtsSpec& spec, int m) {
+    return spec.error == ErrorType::multiplicative ? system_for_trend<true>(spec, m) : system_for_trend<false>(spec, m);
 }
 
 // The criterion as a function of the optimiser's vector: decode, run the
@@ -673,13 +704,13 @@ bool state_step(const Objective& objective, StateSystemFn system, bool mult_err,
     if (!decode(objective.lay, u.data(), x)) return false;
     system(objective.y, objective.n, objective.lay.m, x.p, x, objective.lay.scale, k, sys);
     if (!sys.ok) return false;
-    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Map<const RowMajor> J(sys.rows.data(), objective.n, k);
-    const Eigen::Map<const Eigen::VectorXd> r(sys.resid.data(), objective.n);
-    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(k, k);
-    H.selfadjointView<Eigen::Lower>().rankUpdate(J.transpose());
-    H.triangularView<Eigen::StrictlyUpper>() = H.transpose();
-    Eigen::VectorXd g = J.transpose() * r;
+    constexpr int K = max_period + 2;
+    Eigen::MatrixXd H(k, k);
+    Eigen::VectorXd g(k);
+    for (int a = 0; a < k; ++a) {
+        g[a] = sys.jtr[a];
+        for (int c = 0; c <= a; ++c) H(a, c) = H(c, a) = sys.jtj[a * K + c];
+    }
     double tr = 0.0;
     for (int a = 0; a < k; ++a) {
         if (mult_err) g[a] += sys.sse / objective.n * sys.glog[a];
@@ -703,8 +734,8 @@ double refine_states(Objective& objective, const EtsSpec& spec, std::vector<doub
     // Additive error and linear states: the first full step is the exact
     // least-squares solution, nothing is left for a second one.
     const bool exact = !mult_err && spec.season != SeasonType::multiplicative;
-    const StateSystemFn systems[2] = {system_for(spec),
-                                      system_for(EtsSpec{ErrorType::additive, spec.trend, spec.season})};
+    const StateSystemFn systems[2] = {system_for(spec, objective.lay.m),
+                                      system_for(EtsSpec{ErrorType::additive, spec.trend, spec.season}, objective.lay.m)};
     std::vector<double> trial(u.size()), best_u;
     Eigen::VectorXd delta;
     StateSystem sys;
@@ -747,7 +778,6 @@ namespace {
 constexpr int screen_evaluations = 30;
 constexpr int smoothing_evaluations = 300;
 constexpr double smoothing_reltol = 1e-6;  // on R's criterion (≈ n·log σ²): far below AICc noise
-constexpr int max_rounds = 3;
 
 // A model's estimation problem: the objective and the optimiser's starting
 // vector [alpha, beta?, gamma?, phi?, l0, b0?, s0..s(m-2)?] with its initial
@@ -759,6 +789,8 @@ struct Problem {
     std::vector<double> u, step;
     std::size_t first_state = 0;
     int max_evaluations = smoothing_evaluations;
+    double reltol = smoothing_reltol;
+    int state_iterations = 2;  // Gauss–Newton steps per state refinement after the start
 };
 
 Problem make_problem(span<double> y, int period, const EtsSpec& spec, EtsModel& mdl) {
@@ -848,7 +880,7 @@ double search_smoothing(Problem& pb, std::vector<double>& u, double value, doubl
     for (double& v : step) v *= step_scale;
     NelderMeadOptions nm;
     nm.max_evaluations = max_evaluations;
-    nm.reltol = smoothing_reltol;
+    nm.reltol = pb.reltol;
     const NelderMeadResult r = nelder_mead_min(sub, x0, step, nm);
     if (r.value < value) {
         for (std::size_t i = 0; i < d; ++i) u[i] = r.x[i];
@@ -879,7 +911,7 @@ double more_rounds(Problem& pb, std::vector<double>& u, double value, double ste
     for (int round = 0; round < rounds && std::isfinite(value); ++round) {
         const double before = value;
         value = search_smoothing(pb, u, value, step_scale, pb.max_evaluations);
-        value = refine_states(pb.objective, pb.spec, u, pb.first_state, value, 2, false);
+        value = refine_states(pb.objective, pb.spec, u, pb.first_state, value, pb.state_iterations, false);
         step_scale *= 0.3;
         if (before - value < 1e-6 * (std::fabs(value) + 1.0)) break;
     }
@@ -899,6 +931,8 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
     EtsModel mdl;
     Problem pb = make_problem(y, period, spec, mdl);
     pb.max_evaluations = std::min(options.max_evaluations, smoothing_evaluations);
+    pb.reltol = options.reltol;
+    pb.state_iterations = options.state_iterations;
     // R's timid start and, with options.restart, a brisk one (α = 0.7, the
     // others mid-range): likelihoods are often maximised near α = 1 or β = α,
     // a basin the timid start does not reach (on the M3 sample this matters
@@ -917,7 +951,7 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
             u.swap(u2);
         }
     }
-    value = more_rounds(pb, u, value, second_start ? 1.0 : 0.3, max_rounds);
+    value = more_rounds(pb, u, value, second_start ? 1.0 : 0.3, options.rounds);
     return finish_fit(pb, u, value, mdl, y);
 }
 
@@ -925,14 +959,51 @@ EtsModel fit_ets(span<double> y, int period, const EtsModel& start, const EtsFit
     EtsModel mdl;
     Problem pb = make_problem(y, period, start.spec, mdl);
     pb.max_evaluations = std::min(options.max_evaluations, smoothing_evaluations);
+    pb.reltol = options.reltol;
+    pb.state_iterations = options.state_iterations;
     if (has_season(start.spec) && static_cast<int>(start.s0.size()) != pb.m)
         throw std::invalid_argument("ets start model has the wrong number of seasonal states");
     std::vector<double> u = encode(pb, start);
     double value = pb.objective(u);
     if (!std::isfinite(value)) return fit_ets(y, period, start.spec, options);
-    value = refine_states(pb.objective, pb.spec, u, pb.first_state, value, 2, false);
-    value = more_rounds(pb, u, value, 0.3, max_rounds);
+    value = refine_states(pb.objective, pb.spec, u, pb.first_state, value, pb.state_iterations, false);
+    value = more_rounds(pb, u, value, 0.3, options.rounds);
     return finish_fit(pb, u, value, mdl, y);
+}
+
+EtsModel ets_start_from(const EtsModel& from, const EtsSpec& spec, int period) {
+    EtsModel s;
+    s.spec = spec;
+    s.period = has_season(spec) ? period : 1;
+    s.alpha = from.alpha;
+    s.beta = !has_trend(spec) ? 0.0 : has_trend(from.spec) ? std::min(from.beta, from.alpha)
+                                                           : lower + 0.1 * (std::min(upper, s.alpha) - lower);
+    s.gamma = !has_season(spec) ? 0.0 : has_season(from.spec) ? from.gamma
+                                                               : lower + 0.05 * (std::min(upper, 1.0 - s.alpha) - lower);
+    s.phi = spec.trend != TrendType::damped ? 1.0
+            : from.spec.trend == TrendType::damped ? from.phi : phi_lower + 0.99 * (phi_upper - phi_lower);
+    s.l0 = from.l0;
+    s.b0 = has_trend(spec) && has_trend(from.spec) ? from.b0 : 0.0;
+    if (has_season(spec)) {
+        const int m = s.period;
+        const bool mult = spec.season == SeasonType::multiplicative;
+        s.s0.assign(m, mult ? 1.0 : 0.0);
+        if (has_season(from.spec) && static_cast<int>(from.s0.size()) == m) {
+            const bool from_mult = from.spec.season == SeasonType::multiplicative;
+            const double level = std::fabs(from.l0) > tol ? from.l0 : 1.0;
+            for (int j = 0; j < m; ++j) {
+                const double v = from.s0[j];
+                s.s0[j] = mult == from_mult ? v : mult ? std::max(1e-2, 1.0 + v / level) : (v - 1.0) * level;
+            }
+            if (mult && !from_mult) {
+                // Multiplicative seasons average one.
+                double sum = 0.0;
+                for (double v : s.s0) sum += v;
+                for (double& v : s.s0) v *= m / sum;
+            }
+        }
+    }
+    return s;
 }
 
 std::vector<EtsSpec> ets_candidates(span<double> y, int period) {

@@ -52,6 +52,13 @@ struct EtsFitOptions {
     // Also search from a second, brisk start (guards against the timid start's
     // basin; see fit_ets in ets.cpp).
     bool restart = true;
+    // Nelder–Mead's relative stopping tolerance on R's criterion (≈ n·log σ²).
+    double reltol = 1e-6;
+    // Alternating rounds after the start (each: smoothing search, then states).
+    int rounds = 3;
+    // Gauss–Newton steps on the initial states per refinement after the
+    // start (one solves additive-error models with linear states exactly).
+    int state_iterations = 2;
 };
 
 // Fits one model by maximum likelihood (smoothing parameters and initial
@@ -64,6 +71,14 @@ EtsModel fit_ets(span<double> y, int period, const EtsSpec& spec, const EtsFitOp
 // scratch when start is close. Falls back to a fresh fit if start is not
 // feasible on y.
 EtsModel fit_ets(span<double> y, int period, const EtsModel& start, const EtsFitOptions& options = {});
+
+// A starting model of another structure for fit_ets(y, period, start): the
+// parameters and states `from` shares with `spec` are kept, the others get R's
+// starting values (β = 10% of α, γ = 5% of 1 − α, φ = 0.978, b0 = 0); seasons
+// are converted between additive and multiplicative through the level, and a
+// season `from` does not have starts neutral. Used to search nested models
+// from a fitted neighbour instead of from scratch.
+EtsModel ets_start_from(const EtsModel& from, const EtsSpec& spec, int period);
 
 // Fits every candidate of ets_candidates (those that cannot be fitted are left
 // out). With `warm` (earlier fits on another window of the same series), each

@@ -183,6 +183,66 @@ IntermittentModel fit_intermittent(span<double> y, IntermittentMethod method, do
 
 double intermittent_level(const IntermittentModel& model, span<double> y) { return run(model, y).level; }
 
+std::vector<double> intermittent_origin_levels(const IntermittentModel& model, span<double> y, int first_origin) {
+    const int n = static_cast<int>(y.size());
+    const int first = std::max(first_origin, 0);
+    std::vector<double> out;
+    out.reserve(std::max(0, n - first));
+    if (model.method != IntermittentMethod::tsb) {
+        // Croston/SBA: the state after a prefix is the state of the one pass.
+        const double a = model.alpha;
+        const double factor = model.method == IntermittentMethod::sba ? 1.0 - a / 2.0 : 1.0;
+        double z = 0.0, p = 0.0;
+        bool started = false;
+        int since = 0;
+        for (int t = 0; t < n; ++t) {
+            if (t >= first) out.push_back(started ? factor * z / p : 0.0);
+            ++since;
+            if (y[t] > 0) {
+                if (!started) {
+                    z = y[t];
+                    p = since;
+                    started = true;
+                } else {
+                    z += a * (y[t] - z);
+                    p += a * (since - p);
+                }
+                since = 0;
+            }
+        }
+        return out;
+    }
+    // TSB starts from the prefix's own mean size and demand share, so each
+    // prefix has other starting values. The recursions are affine in them,
+    // p_o = A·p0 + B and z_o = C·z0 + D, so one pass carries A, B, C, D and
+    // the running counts instead of a pass per prefix.
+    const double a = model.alpha, b = model.beta;
+    double A = 1.0, B = 0.0, C = 1.0, D = 0.0, sum = 0.0;
+    int nz = 0;
+    for (int t = 0; t < n; ++t) {
+        if (t >= first) {
+            if (nz == 0) {
+                out.push_back(0.0);
+            } else {
+                const double p0 = static_cast<double>(nz) / t, z0 = sum / nz;
+                out.push_back((A * p0 + B) * (C * z0 + D));
+            }
+        }
+        if (y[t] > 0) {
+            A *= 1.0 - b;
+            B = B * (1.0 - b) + b;
+            C *= 1.0 - a;
+            D = D * (1.0 - a) + a * y[t];
+            ++nz;
+            sum += y[t];
+        } else {
+            A *= 1.0 - b;
+            B *= 1.0 - b;
+        }
+    }
+    return out;
+}
+
 Forecast intermittent_forecast(const IntermittentModel& model, span<double> y, int horizon) {
     check_demand(y);
     const Pass p = run(model, y);

@@ -8,6 +8,7 @@
 #include "core/forecast/forecast.hpp"
 
 #include <string>
+#include <vector>
 
 namespace salesflow::forecast {
 
@@ -41,6 +42,10 @@ IntermittentModel fit_intermittent(span<double> y, IntermittentMethod method, do
 
 // The (flat) point forecast of `model` after seeing y.
 double intermittent_level(const IntermittentModel& model, span<double> y);
+
+// intermittent_level for every prefix y[0, o), o = first_origin, …, y.size() − 1,
+// in one pass over y (the backtest): out[i] belongs to origin first_origin + i.
+std::vector<double> intermittent_origin_levels(const IntermittentModel& model, span<double> y, int first_origin);
 
 // Point forecasts plus distribution-based intervals (see intermittent.cpp).
 Forecast intermittent_forecast(const IntermittentModel& model, span<double> y, int horizon);

@@ -11,6 +11,7 @@
 #include "core/forecast/ets.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace salesflow::forecast {
@@ -30,6 +31,74 @@ std::vector<double> adjust(const ThetaModel& model, span<double> y) {
     if (model.seasonal)
         for (std::size_t t = 0; t < x.size(); ++t) x[t] /= model.figure[t % model.period];
     return x;
+}
+
+// SES by least squares (its maximum likelihood, the criterion ets() uses for
+// ETS(A,N,N)): the initial level is concentrated out exactly (the errors are
+// linear in it, see ses_best_level), leaving a one-dimensional search over α
+// in ets()'s range [1e-4, 0.9999]: a grid on the logistic scale, then golden
+// section around the best grid point. One pass over x per α, no optimiser
+// state: a few dozen passes where a general ETS fit needs hundreds.
+struct SesFit {
+    double alpha, l0, sse;
+};
+
+SesFit ses_at(const std::vector<double>& x, double alpha) {
+    // e_t = d_t − c_t·l0 with d_t the errors for l0 = 0 and c_t = (1−α)^t, so
+    // SSE(l0) = Σd² − 2·l0·Σcd + l0²·Σc², least at l0 = Σcd / Σc².
+    // The level update is written keep·ℓ + α·v so that one multiply-add, not
+    // a subtraction and a multiply-add, sits on the step-to-step dependency.
+    double l = 0.0, c = 1.0, sdd = 0.0, scd = 0.0, scc = 0.0;
+    const double keep = 1.0 - alpha;
+    for (double v : x) {
+        const double d = v - l;
+        sdd += d * d;
+        scd += c * d;
+        scc += c * c;
+        l = keep * l + alpha * v;
+        c *= keep;
+    }
+    const double l0 = scc > 0.0 ? scd / scc : 0.0;
+    return {alpha, l0, std::max(0.0, sdd - l0 * scd)};
+}
+
+SesFit fit_ses(const std::vector<double>& x) {
+    constexpr double lo = 1e-4, hi = 0.9999;
+    auto alpha_of = [](double u) { return lo + (hi - lo) / (1.0 + std::exp(-u)); };
+    constexpr int grid = 10;  // u = −9, −7, …, 9
+    constexpr double step = 2.0;
+    SesFit best{0.0, 0.0, std::numeric_limits<double>::infinity()};
+    int best_i = 0;
+    for (int i = 0; i < grid; ++i) {
+        const SesFit f = ses_at(x, alpha_of(-9.0 + step * i));
+        if (f.sse < best.sse) {
+            best = f;
+            best_i = i;
+        }
+    }
+    // Golden section on [u_best − step, u_best + step].
+    const double g = 0.6180339887498949;
+    double a = -9.0 + step * (best_i - 1), b = -9.0 + step * (best_i + 1);
+    double c = b - g * (b - a), d = a + g * (b - a);
+    SesFit fc = ses_at(x, alpha_of(c)), fd = ses_at(x, alpha_of(d));
+    for (int it = 0; it < 22; ++it) {  // the bracket shrinks to 4·0.618^22 ≈ 1e-4
+        if (fc.sse < fd.sse) {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - g * (b - a);
+            fc = ses_at(x, alpha_of(c));
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + g * (b - a);
+            fd = ses_at(x, alpha_of(d));
+        }
+    }
+    for (const SesFit& f : {fc, fd})
+        if (f.sse < best.sse) best = f;
+    return best;
 }
 
 double ses_level(const ThetaModel& model, const std::vector<double>& x) {
@@ -80,10 +149,12 @@ ThetaModel fit_theta(span<double> y, int period) {
         }
     }
     const std::vector<double> x = adjust(model, y);
-    const EtsModel ses = fit_ets(x, period, EtsSpec{ErrorType::additive, TrendType::none, SeasonType::none});
-    model.alpha = std::max(1e-10, ses.alpha);
+    const SesFit ses = fit_ses(x);
+    model.alpha = ses.alpha;
     model.l0 = ses.l0;
-    model.sigma2 = ses.sigma2;
+    // As ets() reports it: SSE over n minus the two estimated parameters.
+    const int n = static_cast<int>(x.size());
+    model.sigma2 = ses.sse / std::max(1, n - 2);
     model.drift = linear_trend(x).second / 2.0;
     return model;
 }
