@@ -20,7 +20,7 @@ DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 DATA         = $(filter-out $(DATA_built), $(wildcard $(EXTENSION)--*--*.sql))
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 
 EIGEN_INC   ?= /usr/include/eigen3
 PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-register \

@@ -12,7 +12,7 @@ db=salesflow_bench
 scripts/cluster start >/dev/null
 sf_psql -d postgres -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null
 sf_psql -d postgres -qc "CREATE DATABASE $db"
-sf_psql -d $db -qc "CREATE EXTENSION salesflow" -c "SELECT salesflow.create_tenant('bench')" >/dev/null
+sf_psql -d $db -qc "CREATE EXTENSION salesflow CASCADE" -c "SELECT salesflow.create_tenant('bench')" >/dev/null
 
 dir=$SF_HOME/bench
 mkdir -p "$dir"

@@ -49,3 +49,4 @@ sf_psql() { "$SF_PGBIN/psql" -X -v ON_ERROR_STOP=1 "$@"; }
 # Real public data sets beside the checkout (tests and benchmarks read them).
 SALESFLOW_DATA_DIR=${SALESFLOW_DATA_DIR:-$(cd "$SF_ROOT/../shared/data" 2>/dev/null && pwd || echo "$SF_ROOT/../shared/data")}
 export SALESFLOW_DATA_DIR
+export SALESFLOW_REPO_DIR=$SF_ROOT

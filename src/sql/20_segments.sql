@@ -131,6 +131,7 @@ CREATE TABLE salesflow.clv_models (
     PRIMARY KEY (tenant_id, model_id)
 );
 ALTER SEQUENCE salesflow.clv_models_model_id_seq OWNED BY salesflow.clv_models.model_id;
+GRANT USAGE ON SEQUENCE salesflow.clv_models_model_id_seq TO salesflow_writer;
 CREATE UNIQUE INDEX clv_models_current_idx ON salesflow.clv_models (tenant_id) WHERE is_current;
 COMMENT ON TABLE salesflow.clv_models IS
     'Fitted customer-base models per tenant: BG/NBD (purchase rate and dropout) and Gamma-Gamma (order value), with fit quality and the calibration window.';

@@ -137,8 +137,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE metric
         WHEN 'stockout_risk' THEN
-            format('%s: %s units available will run out before a new order can arrive (about %s units needed until then).',
-                   entity, round(observed::numeric, 1), round(expected::numeric, 1))
+            CASE WHEN observed <= 0
+                 THEN format('%s is out of stock (%s units available) and no order arrives in time.',
+                             entity, round(observed::numeric, 1))
+                 ELSE format('%s: %s units available will run out before a new order can arrive (about %s units needed until then).',
+                             entity, round(observed::numeric, 1), round(expected::numeric, 1)) END
         WHEN 'below_safety_stock' THEN
             format('%s: %s units available, below the safety stock of %s.', entity, round(observed::numeric, 1),
                    round(expected::numeric, 1))

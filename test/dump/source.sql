@@ -1,5 +1,5 @@
 -- Builds the source database of the pg_dump / pg_restore round trip.
-CREATE EXTENSION salesflow;
+CREATE EXTENSION salesflow CASCADE;
 \i test/fixtures/two_tenants.sql
 -- Rows created through the API, with values checked after the restore.
 SELECT salesflow.create_tenant('dump_c', 'Asia/Tokyo', 'JPY') \gset

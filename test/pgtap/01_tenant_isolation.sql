@@ -28,9 +28,31 @@ SELECT is((SELECT a.attname::text FROM pg_index i
           tbl || ' primary key starts with tenant_id')
   FROM tenant_tables t;
 
--- views run with the caller's rights, so the tables' row-level security applies
-SELECT ok(coalesce(c.reloptions @> ARRAY['security_invoker=true'], false), c.oid::regclass || ' is a security_invoker view')
+-- views run with the caller's rights, so the tables' row-level security
+-- applies; the only exception are the tenant views over materialized views
+-- (which cannot carry RLS): they read nothing but materialized views and
+-- filter by current_tenant_id(), and no one but their owner reads the
+-- materialized views themselves
+CREATE TEMP TABLE mv_views ON COMMIT DROP AS
+SELECT c.oid::regclass AS v
+  FROM pg_class c
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind = 'v'
+   AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false);
+GRANT SELECT ON mv_views TO PUBLIC;
+SELECT ok(coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
+          OR (pg_get_viewdef(c.oid) LIKE '%current_tenant_id()%'
+              AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+                           WHERE d.classid = 'pg_rewrite'::regclass AND rw.ev_class = c.oid
+                             AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid)
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+                                JOIN pg_class r ON r.oid = d.refobjid
+                               WHERE d.classid = 'pg_rewrite'::regclass AND rw.ev_class = c.oid
+                                 AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid AND r.relkind <> 'm')),
+          c.oid::regclass || ' is a security_invoker view, or a tenant-filtered view over materialized views only')
   FROM pg_class c WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind = 'v';
+SELECT ok(NOT has_table_privilege(r, c.oid, 'SELECT'), c.oid::regclass || ' is not readable by ' || r)
+  FROM pg_class c, unnest(ARRAY['salesflow_reader', 'salesflow_writer', 'public']) r
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind = 'm';
 
 -- row counts per table and tenant as the superuser sees them
 CREATE TEMP TABLE truth (tbl regclass, tenant text, n bigint) ON COMMIT DROP;
@@ -89,6 +111,31 @@ SELECT is(pg_temp.rows_all(tbl), 0::bigint, 'with no tenant set a reader sees 0 
 SET LOCAL salesflow.tenant = 'no_such_tenant';
 SELECT is(pg_temp.rows_all(tbl), 0::bigint, 'with an unknown tenant a reader sees 0 rows in ' || tbl)
   FROM tenant_tables;
+-- tenant views over materialized views: a reader sees exactly its tenant's
+-- rows, and none without a tenant (counted against the views' own filter run
+-- as the superuser for each tenant)
+RESET ROLE;
+CREATE TEMP TABLE mv_truth (v regclass, tenant text, n bigint) ON COMMIT DROP;
+GRANT SELECT ON mv_truth TO PUBLIC;
+DO $$
+DECLARE x regclass; t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['tap_a', 'tap_b'] LOOP
+        PERFORM set_config('salesflow.tenant', t, true);
+        FOR x IN SELECT v FROM mv_views LOOP
+            EXECUTE format('INSERT INTO mv_truth SELECT %L, %L, count(*) FROM %s', x, t, x);
+        END LOOP;
+    END LOOP;
+END $$;
+SELECT cmp_ok((SELECT sum(n) FROM mv_truth WHERE tenant = 'tap_b'), '>', 0::numeric, 'tenant B has dashboard rows to hide');
+SET LOCAL ROLE salesflow_reader;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is(pg_temp.rows_all(v), (SELECT n FROM mv_truth t WHERE t.v = m.v AND t.tenant = 'tap_a'),
+          'reader of A sees exactly A''s rows in ' || v)
+  FROM mv_views m;
+RESET salesflow.tenant;
+SELECT is(pg_temp.rows_all(v), 0::bigint, 'with no tenant set a reader sees 0 rows in ' || v)
+  FROM mv_views m;
 -- readers cannot write
 SET LOCAL salesflow.tenant = 'tap_a';
 SELECT throws_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.reader', '1')$$, '42501',
