@@ -84,6 +84,9 @@ BEGIN
         RAISE EXCEPTION 'unknown pipeline step "%"', step USING ERRCODE = '22023',
               HINT = 'Steps: segments, forecasts, predicted_orders, associations, replenishment, anomalies.';
     END IF;
+    IF run_scheduled.tenant IS NOT NULL THEN
+        PERFORM salesflow.require_tenant(run_scheduled.tenant);   -- 42704 for a tenant the caller cannot see
+    END IF;
     FOR t IN SELECT tn.tenant_id FROM salesflow.tenants tn
               WHERE run_scheduled.tenant IS NULL OR tn.name = run_scheduled.tenant OR tn.tenant_id::text = run_scheduled.tenant
               ORDER BY tn.tenant_id
@@ -124,6 +127,9 @@ DECLARE
     t record;
     step text;
 BEGIN
+    IF run_pipeline.tenant IS NOT NULL THEN
+        PERFORM salesflow.require_tenant(run_pipeline.tenant);   -- 42704 for a tenant the caller cannot see
+    END IF;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     FOR t IN SELECT tn.tenant_id, tn.name FROM salesflow.tenants tn
               WHERE run_pipeline.tenant IS NULL OR tn.name = run_pipeline.tenant OR tn.tenant_id::text = run_pipeline.tenant
