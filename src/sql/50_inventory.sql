@@ -468,7 +468,7 @@ COMMENT ON COLUMN salesflow.replenishment.on_order IS 'Units on open (not cancel
 COMMENT ON COLUMN salesflow.replenishment.inventory_position IS 'on_hand + on_order - backorders.';
 COMMENT ON COLUMN salesflow.replenishment.next_receipt IS 'Earliest expected day of an open purchase order.';
 COMMENT ON COLUMN salesflow.replenishment.daily_demand IS 'Mean forecast units per day over the protection interval (lead time + review period).';
-COMMENT ON COLUMN salesflow.replenishment.daily_demand_sd IS 'Standard deviation of the one-day forecast error, from the forecast model''s prediction interval.';
+COMMENT ON COLUMN salesflow.replenishment.daily_demand_sd IS 'Standard deviation of the one-day forecast error, from the forecast model''s prediction interval (intermittent items: scaled by sqrt(level / historical mean) when the forecast level is below the history''s mean).';
 COMMENT ON COLUMN salesflow.replenishment.intermittent IS 'Demand modelled as discrete (negative binomial / Poisson): an intermittent forecasting method or ADI >= 1.32.';
 COMMENT ON COLUMN salesflow.replenishment.forecast_method IS 'Forecasting method of the snapshot used.';
 COMMENT ON COLUMN salesflow.replenishment.forecast_origin IS 'Origin of the forecast snapshot used.';
@@ -566,6 +566,9 @@ BEGIN
              OR (SELECT count(*) FROM salesflow.sales_daily x
                   WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.units > 0
                     AND x.day BETWEEN m.data_start AND m.data_end) * 1.32 <= (m.data_end - m.data_start + 1) AS intermittent,
+           (SELECT sum(x.units)::float8 FROM salesflow.sales_daily x
+             WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.day BETWEEN m.data_start AND m.data_end)
+             / (m.data_end - m.data_start + 1) AS hist_mean,
            f.points, f.sd1
       FROM stock s
       JOIN salesflow.products p ON p.tenant_id = tid AND p.product_id = s.product_id
@@ -597,7 +600,7 @@ BEGIN
                 WHEN i.on_order > 0 AND i.on_hand - i.backorders <= pol.reorder_point THEN 'ALREADY_ORDERED'
                 ELSE 'NORMAL' END,
            rs.reasons, i.on_hand, i.backorders, i.on_order, i.on_hand + i.on_order - i.backorders, i.next_receipt,
-           dm.daily_demand, i.sd1, i.intermittent, i.forecast_method, i.forecast_origin, i.lead_time, i.lead_time_sd,
+           dm.daily_demand, sdv.sd, i.intermittent, i.forecast_method, i.forecast_origin, i.lead_time, i.lead_time_sd,
            i.lead_time_source, i.review_period, i.service_type, i.service_level,
            pol.method, pol.safety_stock, pol.reorder_point, pol.order_up_to, pol.eoq, pol.recommended_qty,
            pol.recommended_qty * i.unit_cost, rw.runway_days,
@@ -607,8 +610,15 @@ BEGIN
       CROSS JOIN LATERAL (
           SELECT (SELECT avg(x) FROM unnest(i.points[1:greatest(1, ceil(i.lead_time + i.review_period))::int]) x) AS daily_demand
       ) dm
+      -- intermittent demand: the error variance scales with the level (Var =
+      -- k x level, compound-Poisson view; docs/inventory.md), so a forecast
+      -- level below the history's mean shrinks the in-sample error sd
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN i.intermittent AND i.hist_mean > 0 AND dm.daily_demand < i.hist_mean
+                      THEN i.sd1 * sqrt(dm.daily_demand / i.hist_mean) ELSE i.sd1 END AS sd
+      ) sdv
       LEFT JOIN LATERAL salesflow.reorder_policy(
-          dm.daily_demand, coalesce(i.sd1, 0), coalesce(i.intermittent, false), i.lead_time, i.lead_time_sd,
+          dm.daily_demand, coalesce(sdv.sd, 0), coalesce(i.intermittent, false), i.lead_time, i.lead_time_sd,
           i.review_period, i.on_hand, i.on_order, i.backorders, i.moq, i.pack_size, i.ordering_cost, i.unit_cost,
           i.holding_rate, i.service_level, i.service_type) pol ON dm.daily_demand IS NOT NULL
       LEFT JOIN LATERAL salesflow.runway(i.on_hand - i.backorders, i.points) rw ON cardinality(i.points) > 0
