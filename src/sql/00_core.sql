@@ -58,23 +58,45 @@ COMMENT ON COLUMN salesflow.tenants.timezone IS 'IANA time zone; days are cut at
 COMMENT ON COLUMN salesflow.tenants.currency IS 'ISO 4217 currency code of the tenant''s amounts.';
 COMMENT ON COLUMN salesflow.tenants.created_at IS 'When the tenant was created.';
 
--- Resolves the salesflow.tenant setting (a name, or an id) to a tenant id.
+-- Logins bound to tenants. The setting salesflow.tenant is trusted for the
+-- application's own login (it sets the tenant per request), but any session
+-- can change a setting: a login given to a person or a BI tool is bound here
+-- to its tenant(s), and current_tenant_id() then ignores a setting naming any
+-- other tenant. The binding follows session_user, so SET ROLE cannot shed it.
+CREATE TABLE salesflow.tenant_logins (
+    tenant_id  bigint      NOT NULL REFERENCES salesflow.tenants ON DELETE CASCADE,
+    login      name        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, login)
+);
+CREATE INDEX tenant_logins_login_idx ON salesflow.tenant_logins (login);
+COMMENT ON TABLE salesflow.tenant_logins IS
+    'Logins bound to tenants (admins insert rows): a bound login sees only its tenant(s), whatever salesflow.tenant says, and defaults to its tenant when it is bound to exactly one. Unbound logins (the application''s) use salesflow.tenant as set.';
+COMMENT ON COLUMN salesflow.tenant_logins.tenant_id IS 'Tenant the login may use.';
+COMMENT ON COLUMN salesflow.tenant_logins.login IS 'Login role name (session_user).';
+COMMENT ON COLUMN salesflow.tenant_logins.created_at IS 'When the binding was made.';
+
+-- Resolves the salesflow.tenant setting (a name, or an id) to a tenant id,
+-- within the tenants the session's login is bound to (if it is bound).
 -- SECURITY DEFINER so that the lookup itself is not subject to the RLS it
--- implements; it reads one setting and one table and pins search_path.
+-- implements; it reads one setting and two tables and pins search_path.
 CREATE FUNCTION salesflow.current_tenant_id() RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT t.tenant_id
       FROM salesflow.tenants t,
-           (SELECT pg_catalog.current_setting('salesflow.tenant', true) AS s) setting
-     WHERE setting.s IS NOT NULL AND setting.s <> ''
-       AND (t.name = setting.s OR t.tenant_id::text = setting.s)
-     ORDER BY (t.name = setting.s) DESC
+           (SELECT nullif(pg_catalog.current_setting('salesflow.tenant', true), '') AS s) setting,
+           (SELECT count(*) AS n FROM salesflow.tenant_logins l WHERE l.login = session_user) bound
+     WHERE (CASE WHEN setting.s IS NOT NULL THEN t.name = setting.s OR t.tenant_id::text = setting.s
+                 ELSE bound.n = 1 END)
+       AND (bound.n = 0 OR EXISTS (SELECT 1 FROM salesflow.tenant_logins l
+                                    WHERE l.login = session_user AND l.tenant_id = t.tenant_id))
+     ORDER BY (t.name = setting.s) DESC NULLS LAST
      LIMIT 1
 $$;
 COMMENT ON FUNCTION salesflow.current_tenant_id() IS
-    'Id of the tenant named (by name or id) in the salesflow.tenant setting, or NULL when none is set or it does not exist.';
+    'Id of the tenant named (by name or id) in the salesflow.tenant setting, or NULL when none is set or it does not exist; a login bound in tenant_logins gets only its own tenant(s) (and its single tenant when the setting is empty).';
 
 -- Resolves the tenant for API functions: the explicit argument wins, then the
 -- setting. It runs with the caller's rights, so row-level security on
@@ -180,6 +202,9 @@ REVOKE EXECUTE ON FUNCTION salesflow._tenant_table(regclass, boolean) FROM PUBLI
 
 SELECT salesflow._tenant_table('salesflow.tenants');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.tenants_tenant_id_seq', '');
+SELECT salesflow._tenant_table('salesflow.tenant_logins');
+-- Bindings are made by admins only; a bound login can read its own.
+REVOKE INSERT, UPDATE, DELETE ON salesflow.tenant_logins FROM salesflow_writer;
 -- Tenants are created by admins only; readers and writers see their own row.
 REVOKE INSERT, UPDATE, DELETE ON salesflow.tenants FROM salesflow_writer;
 

@@ -164,6 +164,27 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM salesflow.settings WHERE tenant_id = :b_id AND value = '"hacked"'), 0::bigint,
           'tenant B''s rows are untouched');
 
+-- a login bound to tenant A (tenant_logins) cannot switch to B by changing
+-- the setting, even after SET ROLE, and defaults to A without a setting
+CREATE ROLE tap_bound_login NOLOGIN IN ROLE salesflow_reader;
+INSERT INTO salesflow.tenant_logins (tenant_id, login) VALUES (:a_id, 'tap_bound_login');
+SET LOCAL SESSION AUTHORIZATION tap_bound_login;
+RESET salesflow.tenant;
+SELECT is(salesflow.current_tenant_id(), :a_id::bigint, 'a login bound to A defaults to A');
+SET LOCAL salesflow.tenant = 'tap_b';
+SELECT is(salesflow.current_tenant_id(), NULL::bigint, 'a login bound to A gets no tenant when the setting names B');
+SELECT is(pg_temp.rows_all('salesflow.settings'), 0::bigint, '... and sees no rows');
+SELECT is((SELECT count(*) FROM salesflow.dashboard_summary), 0::bigint, '... not even through the dashboard views');
+SET LOCAL salesflow.tenant = :'b_id';
+SELECT is(salesflow.current_tenant_id(), NULL::bigint, 'naming B by id does not work either');
+SET LOCAL ROLE salesflow_reader;
+SELECT is(salesflow.current_tenant_id(), NULL::bigint, 'nor after SET ROLE');
+RESET ROLE;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is(salesflow.current_tenant_id(), :a_id::bigint, 'naming its own tenant works');
+RESET SESSION AUTHORIZATION;
+RESET salesflow.tenant;
+
 -- admin sees all
 SET LOCAL ROLE salesflow_admin;
 RESET salesflow.tenant;
