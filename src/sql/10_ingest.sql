@@ -474,6 +474,37 @@ COMMENT ON FUNCTION salesflow._latest_value(anyelement, anyelement, boolean) IS
     'Internal: the value to keep on upsert (the newer data wins; missing values never overwrite known ones).';
 
 -- Parses, validates and normalises one upload. Idempotent.
+-- Planner statistics of the fact tables, refreshed at the end of a large
+-- upload when they are stale: right after a first import autovacuum has not
+-- analyzed yet, and the analytics that follow would plan for empty tables
+-- (measured: refresh_associations 9.4 s instead of 0.12 s after 20k lines).
+-- SECURITY DEFINER because ANALYZE needs the tables' owner; it takes no
+-- arguments and analyzes a fixed list.
+CREATE FUNCTION salesflow._analyze_if_stale() RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    n int := 0;
+BEGIN
+    FOR t IN SELECT s.relname FROM pg_catalog.pg_stat_user_tables s
+              WHERE s.schemaname = 'salesflow'
+                AND s.relname IN ('customers', 'products', 'invoices', 'invoice_items', 'sales_daily')
+                AND s.n_mod_since_analyze > 1000 + 0.2 * greatest(s.n_live_tup - s.n_mod_since_analyze, 0)
+              ORDER BY s.relname
+    LOOP
+        EXECUTE pg_catalog.format('ANALYZE salesflow.%I', t);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow._analyze_if_stale() IS
+    'Internal: ANALYZEs the fact tables whose statistics are stale (more than 1000 + 20% of their rows changed since the last analyze); run at the end of large uploads. Returns how many it analyzed.';
+REVOKE EXECUTE ON FUNCTION salesflow._analyze_if_stale() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._analyze_if_stale() TO salesflow_writer;
+
 CREATE FUNCTION salesflow._process_upload(tenant bigint, upload bigint) RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -760,7 +791,13 @@ BEGIN
                 WHERE po.tenant_id = tenant AND po.status IN ('pending', 'approved')) THEN
         PERFORM salesflow._match_predictions(tenant);
     END IF;
-    v_timings := v_timings || jsonb_build_object('aggregates', salesflow._ms_since(t), 'total', salesflow._ms_since(t0));
+    v_timings := v_timings || jsonb_build_object('aggregates', salesflow._ms_since(t));
+    IF n_inserted >= 5000 THEN
+        t := clock_timestamp();
+        PERFORM salesflow._analyze_if_stale();
+        v_timings := v_timings || jsonb_build_object('analyze', salesflow._ms_since(t));
+    END IF;
+    v_timings := v_timings || jsonb_build_object('total', salesflow._ms_since(t0));
 
     UPDATE salesflow.uploads u
        SET status = 'processed', lines = n_lines, accepted = n_accepted, inserted = n_inserted,

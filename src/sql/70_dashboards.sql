@@ -701,3 +701,108 @@ COMMENT ON FUNCTION salesflow.prune(interval) IS
     'Deletes refresh_log and pipeline_runs rows, and pg_cron''s job_run_details in this database, older than keep; returns the counts. Admins only.';
 REVOKE EXECUTE ON FUNCTION salesflow.prune(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION salesflow.prune(interval) TO salesflow_admin;
+
+-- ---------------------------------------------------------------------------
+-- Column descriptions of the views BI tools read (Metabase copies them into
+-- its data model): one meaning per column name, applied to every view that
+-- has the column.
+-- ---------------------------------------------------------------------------
+DO $comments$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT v.relname, a.attname, d.meaning
+          FROM pg_catalog.pg_class v
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = v.oid AND a.attnum > 0 AND NOT a.attisdropped
+          JOIN (VALUES
+            ('time', 'Start of the day (or month) in the tenant''s time zone, as timestamptz (Grafana''s time column).'),
+            ('day', 'Day in the tenant''s time zone.'),
+            ('month', 'First day of the month.'),
+            ('revenue', 'Revenue of sales lines (returns not subtracted), in the tenant''s currency.'),
+            ('orders', 'Number of orders (invoices that are not returns).'),
+            ('units', 'Units sold.'),
+            ('customers', 'Number of distinct customers.'),
+            ('metric', 'Name of the figure: revenue, orders, units or customers.'),
+            ('value', 'Value of the figure.'),
+            ('rank', 'Rank by revenue (1 = most).'),
+            ('product_id', 'Product id.'),
+            ('customer_id', 'Customer id.'),
+            ('tenant_id', 'Tenant id.'),
+            ('tenant', 'Tenant name.'),
+            ('currency', 'ISO 4217 currency of the amounts.'),
+            ('sku', 'Stock code of the product.'),
+            ('name', 'Name (product description or customer name).'),
+            ('ref', 'Customer reference as in the source data.'),
+            ('category', 'Product category.'),
+            ('country', 'Customer country.'),
+            ('city', 'Customer city.'),
+            ('revenue_share', 'Share of the tenant''s revenue over the same period (0-1).'),
+            ('last_order_day', 'Day of the customer''s latest order.'),
+            ('segment', 'RFM segment (Champions, Loyal Customers, At Risk, ...).'),
+            ('value_tier', 'Value tier by monetary value: high, medium or low.'),
+            ('clv', 'Customer lifetime value over the model horizon (BG/NBD + Gamma-Gamma, discounted).'),
+            ('avg_clv', 'Average customer lifetime value.'),
+            ('churn_label', 'Churn risk: low, medium or high (from P(alive)); unknown when not scored.'),
+            ('churn_risk', 'Probability the customer has churned (1 - P(alive)).'),
+            ('p_alive', 'Probability the customer is still active (BG/NBD).'),
+            ('avg_p_alive', 'Average probability that customers are still active.'),
+            ('customer_share', 'Share of the tenant''s scored customers (0-1).'),
+            ('avg_recency_days', 'Average days since the last order.'),
+            ('recency_days', 'Days since the last order.'),
+            ('frequency', 'Repeat orders (orders after the first).'),
+            ('monetary', 'Revenue of the customer.'),
+            ('expected_purchases_90d', 'Orders expected in the next 90 days (BG/NBD).'),
+            ('expected_order_value', 'Expected value of an order (Gamma-Gamma).'),
+            ('r_score', 'Recency score 1-5.'), ('f_score', 'Frequency score 1-5.'), ('m_score', 'Monetary score 1-5.'),
+            ('first_order_at', 'Time of the first order.'), ('last_order_at', 'Time of the latest order.'),
+            ('next_order_id', 'Id of the open predicted order.'),
+            ('next_order_date', 'Most likely day of the next order.'),
+            ('next_order_window_start', 'Start of the window the next order is expected in.'),
+            ('next_order_window_end', 'End of the window the next order is expected in.'),
+            ('next_order_confidence', 'Probability the next order comes within the window.'),
+            ('next_order_priority', 'Priority of the predicted order: high, medium or low.'),
+            ('next_order_amount', 'Expected amount of the next order.'),
+            ('recommendations', 'Upsell suggestions as JSON: product, SKU, name, score.'),
+            ('stock_status', 'out_of_stock, below_safety_stock, below_reorder_point, in_stock or unknown.'),
+            ('buying_category', 'ORDER_TODAY, ALREADY_ORDERED, ATTENTION_REQUIRED or NORMAL.'),
+            ('reasons', 'Why the product needs attention.'),
+            ('on_hand', 'Units on hand.'), ('on_order', 'Units on open purchase orders.'),
+            ('safety_stock', 'Safety stock in units.'), ('reorder_point', 'Reorder point in units.'),
+            ('recommended_qty', 'Units to order now.'), ('order_value', 'Value of the recommended order.'),
+            ('runway_days', 'Days the stock lasts against the forecast.'),
+            ('stockout_date', 'Day the forecast demand exceeds the stock (empty: not within the forecast).'),
+            ('as_of', 'Day the figures are for.'),
+            ('forecast', 'Units forecast for the day (all products).'),
+            ('forecast_lo80', 'Lower bound of the 80% interval (sum over products).'),
+            ('forecast_hi80', 'Upper bound of the 80% interval (sum over products).'),
+            ('actual', 'Units sold that day (empty for future days).'),
+            ('score', 'Business health score, 0-100.'),
+            ('growth', 'Growth component, 0-1 (0.5 = flat revenue over 90 days).'),
+            ('retention', 'Retention component, 0-1: share of the previous 90 days'' customers who bought again.'),
+            ('churn', 'Churn component, 0-1: 1 - share of customers at high churn risk.'),
+            ('stock', 'Stock component, 0-1: share of stocked products not out of stock or below safety stock.'),
+            ('revenue_90d', 'Revenue of the last 90 days.'), ('revenue_prev_90d', 'Revenue of the 90 days before.'),
+            ('products', 'Number of products.'),
+            ('average_order_value', 'Revenue per order.'),
+            ('pending_predicted_orders', 'Predicted orders waiting for review.'),
+            ('high_value_customers', 'Customers in the high value tier.'),
+            ('open_alerts', 'Alerts not yet acknowledged.'),
+            ('products_to_order', 'Products in category ORDER_TODAY.'),
+            ('top_customers', 'Top 5 customers by revenue, as JSON.'),
+            ('top_products', 'Top 5 products by revenue, as JSON.'),
+            ('first_day', 'First day with orders.'), ('last_day', 'Latest day with orders.'),
+            ('refreshed_at', 'When the figures were computed.'),
+            ('view_name', 'Materialized view.'), ('last_refresh', 'Last successful refresh.'),
+            ('newest_data', 'Newest processed upload of the tenant.'),
+            ('stale', 'True when the view is older than the newest data or was never refreshed.')
+          ) d(col, meaning) ON d.col = a.attname
+         WHERE v.relnamespace = 'salesflow'::regnamespace AND v.relkind = 'v'
+           AND v.relname IN ('dashboard_summary', 'sales_by_day', 'sales_by_month', 'sales_metrics', 'top_products',
+                             'top_customers', 'segment_summary', 'churn_clv_summary', 'stock_overview',
+                             'forecast_vs_actual', 'business_health', 'freshness', 'customer_profile')
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN salesflow.%I.%I IS %L', c.relname, c.attname, c.meaning);
+    END LOOP;
+END
+$comments$;
