@@ -77,3 +77,31 @@ SET statement_timeout = '1ms';
 SELECT salesflow.refresh_forecasts(horizon => 14, method => 'auto');
 RESET statement_timeout;
 SELECT count(*) > 0 AS models_kept FROM salesflow.forecast_models;
+-- ... also on a batch big enough to be stopped while fitting (in parallel):
+-- SQLSTATE 57014, and the models, forecasts and scratch rows are as before
+SELECT name FROM salesflow.create_tenant('fc_big', 'UTC', 'EUR');
+INSERT INTO salesflow.products (tenant_id, sku, first_sold_at)
+SELECT t.tenant_id, 'P' || g, timestamptz '2023-01-01 10:00+00' FROM salesflow.tenants t, generate_series(1, 800) g
+ WHERE t.name = 'fc_big';
+INSERT INTO salesflow.sales_daily (tenant_id, product_id, day, units)
+SELECT p.tenant_id, p.product_id, date '2023-01-01' + i, 1 + (p.product_id * 7 + i * (i % 7 + 1)) % 9
+  FROM salesflow.products p JOIN salesflow.tenants t USING (tenant_id), generate_series(0, 399) i
+ WHERE t.name = 'fc_big' AND (p.product_id + i) % 5 <> 0;
+SELECT salesflow.refresh_forecasts('fc_big', horizon => 28, method => 'mean') AS first_run;
+CREATE TEMP TABLE fc_big_before AS
+SELECT (SELECT md5(string_agg(m::text, ',' ORDER BY m.product_id)) FROM salesflow.forecast_models m
+         WHERE m.tenant_id = t.tenant_id) AS models,
+       (SELECT md5(string_agg(f::text, ',' ORDER BY f.product_id, f.origin, f.day)) FROM salesflow.forecasts f
+         WHERE f.tenant_id = t.tenant_id) AS forecasts
+  FROM salesflow.tenants t WHERE t.name = 'fc_big';
+\set VERBOSITY sqlstate
+SET statement_timeout = '200ms';
+SELECT salesflow.refresh_forecasts('fc_big', horizon => 28, method => 'auto');
+RESET statement_timeout;
+\set VERBOSITY default
+SELECT b.models = (SELECT md5(string_agg(m::text, ',' ORDER BY m.product_id)) FROM salesflow.forecast_models m
+                    WHERE m.tenant_id = t.tenant_id) AS models_unchanged,
+       b.forecasts = (SELECT md5(string_agg(f::text, ',' ORDER BY f.product_id, f.origin, f.day)) FROM salesflow.forecasts f
+                       WHERE f.tenant_id = t.tenant_id) AS forecasts_unchanged,
+       (SELECT count(*) FROM salesflow._forecast_work) AS scratch_rows
+  FROM fc_big_before b, salesflow.tenants t WHERE t.name = 'fc_big';
