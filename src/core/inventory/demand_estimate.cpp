@@ -30,6 +30,7 @@ void LevelForecast::observe(double demand) {
     if (demand > 0.0) ++nonzero_;
     const double weight = std::max(alpha_, 1.0 / periods_);
     level_ = detail::finite_result(level_ + weight * error, "demand level");
+    occurrence_ += weight * ((demand > 0.0 ? 1.0 : 0.0) - occurrence_);
     ratio_ = (1.0 - weight) * (1.0 - weight) * ratio_ + weight * weight;
     detail::finite_result(squared_error_sum_, "squared forecast error");
 }

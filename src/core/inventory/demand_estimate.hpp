@@ -63,6 +63,12 @@ public:
     int nonzero_periods() const { return nonzero_; }
     // Forecast of the demand of the next period (0 before any observation).
     double level() const { return level_; }
+    // Smoothed probability that a period has demand: the indicator D_t > 0
+    // smoothed with the same weights as the level (TSB: Teunter, Syntetos &
+    // Babai 2011, which updates the demand probability every period); 0
+    // before any observation. level() / occurrence_probability() is then the
+    // implied size of a demand, which zero periods leave unchanged.
+    double occurrence_probability() const { return occurrence_; }
     int errors() const { return errors_; }
     // c of the current level: Var(level) / sigma^2 under i.i.d. demand (1 after
     // one period, 1/t while the running mean lasts, -> alpha / (2 - alpha)).
@@ -82,7 +88,7 @@ private:
     double alpha_;
     int min_history_;
     int periods_ = 0, nonzero_ = 0, errors_ = 0;
-    double level_ = 0.0, ratio_ = 0.0, squared_error_sum_ = 0.0, scaled_error_sum_ = 0.0,
+    double level_ = 0.0, occurrence_ = 0.0, ratio_ = 0.0, squared_error_sum_ = 0.0, scaled_error_sum_ = 0.0,
            forecast_sum_ = 0.0;
 };
 

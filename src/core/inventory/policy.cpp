@@ -29,8 +29,25 @@ void check(const PolicyInput& in) {
     detail::require_non_negative(in.holding_rate, "holding rate");
     if (in.service_type != ServiceType::cycle && in.service_type != ServiceType::fill_rate)
         throw std::invalid_argument("service type must be cycle or fill_rate");
+    detail::require_non_negative(in.demand_probability, "demand probability");
+    if (in.demand_probability > 1.0) throw std::invalid_argument("demand probability must be in [0, 1]");
     detail::require_service(in.service_level, in.service_type == ServiceType::cycle ? "cycle service level" : "fill rate");
 }
+
+}  // namespace
+
+CompoundDemand compound_demand(const PolicyInput& in) {
+    const double d = in.daily_demand_mean;
+    if (!(d > 0.0) || !(in.demand_probability > 0.0) || in.demand_probability > 1.0)
+        throw std::invalid_argument("compound demand needs a demand mean > 0 and a probability in (0, 1]");
+    const double p = std::min(in.demand_probability, d);  // sizes are at least 1 unit
+    const double size_mean = d / p;
+    const double variance = in.daily_demand_sd * in.daily_demand_sd;
+    const double size_variance = std::max(0.0, (variance - p * (1.0 - p) * size_mean * size_mean) / p);
+    return {p, detail::finite_result(size_mean, "demand size"), detail::finite_result(size_variance, "demand size variance")};
+}
+
+namespace {
 
 const char* service_suffix(ServiceType t) { return t == ServiceType::cycle ? "_cycle" : "_fill_rate"; }
 
@@ -57,7 +74,12 @@ Policy compute_policy(const PolicyInput& in) {
     } else if (in.lead_time_days + in.review_period_days == 0.0) {
         out.method = "immediate_supply";
     } else if (in.intermittent) {
-        const DiscretePolicy dp = discrete_reorder_point(in.service_type, in.service_level, ltd, out.expected_order_qty);
+        const DiscretePolicy dp =
+            in.demand_probability > 0.0
+                ? compound_reorder_point(in.service_type, in.service_level, compound_demand(in),
+                                         in.lead_time_days + in.review_period_days, in.lead_time_sd_days,
+                                         out.expected_order_qty)
+                : discrete_reorder_point(in.service_type, in.service_level, ltd, out.expected_order_qty);
         reorder_point = std::max(dp.reorder_point, ltd.mean);
         out.method = dp.distribution + service_suffix(in.service_type);
     } else {

@@ -15,7 +15,8 @@
 // replenishes on average (an (R, S) order replaces R days of demand; the
 // batch runs at most daily, so never less than a day). The undershoot of s at
 // a review is ignored, as in the book. Intermittent items use the discrete
-// (negative binomial / Poisson) reorder point of safety_stock.hpp.
+// (negative binomial / Poisson) reorder point of safety_stock.hpp, or the
+// compound binomial one when the demand probability is given.
 //
 // Deliberate departure from the first sketch (S = s + max(EOQ, R-day
 // demand)): s already covers the R-day demand of the protection interval, so
@@ -60,6 +61,13 @@ struct PolicyInput {
     double holding_rate;
     ServiceType service_type;
     double service_level;
+    // Added: the probability that a day has demand, in [0, 1]; 0 = not
+    // known. When > 0 an intermittent item uses the compound binomial model
+    // of compound_reorder_point (safety_stock.hpp) with this probability, the
+    // size mean daily_demand_mean / p (p lowered to the mean if that is below
+    // 1 unit) and the size variance that gives the per-day variance
+    // daily_demand_sd^2 = p Var(Z) + p (1 - p) E[Z]^2 (floored at 0).
+    double demand_probability;
 };
 
 struct Policy {
@@ -77,7 +85,8 @@ struct Policy {
 
 // method is "<model>_<service>" — normal_cycle, normal_fill_rate,
 // poisson_cycle, poisson_fill_rate, negative_binomial_cycle,
-// negative_binomial_fill_rate — or
+// negative_binomial_fill_rate, compound_binomial_cycle,
+// compound_binomial_fill_rate (intermittent with demand_probability > 0) — or
 //   "zero_demand": forecast demand 0: safety stock, s, S and the EOQ are 0
 //     (whatever the error sd: a zero forecast means no stock is kept); a
 //     negative position is still bought back to 0 (rounded to MOQ / pack).
@@ -92,6 +101,11 @@ struct Policy {
 // recommended_qty = round_order_quantity(S - position, moq, pack_size) when
 // position <= s, else 0: MOQ larger than the need buys the MOQ.
 Policy compute_policy(const PolicyInput& in);
+
+// The compound demand per day compute_policy uses for an intermittent item
+// with demand_probability > 0 (see PolicyInput). std::invalid_argument
+// unless daily_demand_mean > 0 and demand_probability in (0, 1].
+CompoundDemand compound_demand(const PolicyInput& in);
 
 // Mean, sample sd (n - 1) and count of observed lead times (received date -
 // order date, in days). One observation gives sd 0 (the binding may prefer the

@@ -7,6 +7,7 @@
 
 #include "core/inventory/math_policy.hpp"
 
+#include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/negative_binomial.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/poisson.hpp>
@@ -16,6 +17,8 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace salesflow::inventory {
 namespace {
@@ -140,6 +143,154 @@ auto guarded(F&& f) -> decltype(f()) {
     }
 }
 
+// Compound binomial demand over a random interval: see safety_stock.hpp.
+class CompoundModel {
+public:
+    CompoundModel(const CompoundDemand& d, double interval_mean, double interval_sd) {
+        if (!std::isfinite(d.probability) || d.probability <= 0.0 || d.probability > 1.0)
+            throw std::invalid_argument("demand probability must be in (0, 1]");
+        if (!std::isfinite(d.size_mean) || d.size_mean < 1.0)
+            throw std::invalid_argument("demand size mean must be a finite number >= 1");
+        detail::require_non_negative(d.size_variance, "demand size variance");
+        detail::require_non_negative(interval_mean, "protection interval");
+        detail::require_non_negative(interval_sd, "protection interval sd");
+        if (interval_mean > 1e5 || interval_sd > 1e5 || d.size_mean > kMaxDiscrete || d.size_variance > kMaxDiscrete)
+            throw std::range_error("demand too large for the compound model");
+        extra_mean_ = d.size_mean - 1.0;
+        if (d.size_variance > extra_mean_ && extra_mean_ > 0.0) {
+            q_ = extra_mean_ / d.size_variance;
+            r_ = extra_mean_ * extra_mean_ / (d.size_variance - extra_mean_);
+            if (!std::isfinite(r_) || r_ <= 0.0 || !(q_ > 0.0))
+                throw std::invalid_argument("demand size variance is too large for a negative binomial model");
+        }
+        // Interval points and weights.
+        std::vector<std::pair<double, double>> points;
+        const double m = interval_mean, sd = interval_sd;
+        if (sd == 0.0) {
+            points.emplace_back(m, 1.0);
+        } else {
+            const double a = std::ceil(sd);
+            if (m >= a) {
+                const double w = sd * sd / (2.0 * a * a);
+                points = {{m - a, w}, {m, 1.0 - 2.0 * w}, {m + a, w}};
+            } else if (m > 0.0) {
+                const double v = (m * m + sd * sd) / m;
+                points = {{0.0, 1.0 - m / v}, {v, m / v}};
+            } else {
+                points.emplace_back(0.0, 1.0);
+            }
+        }
+        std::vector<std::pair<double, double>> whole;  // integer periods
+        for (const auto& [h, w] : points) {
+            const double lo = std::floor(h), frac = h - lo;
+            if (frac > 0.0) {
+                whole.emplace_back(lo, w * (1.0 - frac));
+                whole.emplace_back(lo + 1.0, w * frac);
+            } else {
+                whole.emplace_back(lo, w);
+            }
+        }
+        double max_h = 0.0;
+        for (const auto& hw : whole) max_h = std::max(max_h, hw.first);
+        if (max_h > 1e5) throw std::range_error("protection interval too long for the compound model");
+        occurrences_.assign(static_cast<std::size_t>(max_h) + 1, 0.0);
+        for (const auto& [h, w] : whole) {
+            if (w <= 0.0) continue;
+            if (d.probability >= 1.0) {
+                occurrences_[static_cast<std::size_t>(h)] += w;
+                continue;
+            }
+            const bm::binomial_distribution<double, MathPolicy> n_dist(h, d.probability);
+            for (std::size_t n = 0; n <= static_cast<std::size_t>(h); ++n)
+                occurrences_[n] += w * bm::pdf(n_dist, static_cast<double>(n));
+        }
+        mean_ = interval_mean * d.probability * d.size_mean;
+    }
+
+    // P(D <= s), s integer.
+    double cdf(double s) const {
+        if (s < 0.0) return 0.0;
+        double sum = 0.0;
+        for (std::size_t n = 0; n < occurrences_.size(); ++n) {
+            const double pn = occurrences_[n], t = s - static_cast<double>(n);
+            if (pn == 0.0) continue;
+            if (t < 0.0) break;
+            sum += pn * extra_cdf(n, t);
+        }
+        return std::min(1.0, sum);
+    }
+
+    // E[(D - s)+], s integer >= 0.
+    double loss(double s) const {
+        double sum = 0.0;
+        for (std::size_t n = 0; n < occurrences_.size(); ++n) {
+            const double pn = occurrences_[n];
+            if (pn == 0.0) continue;
+            const double nn = static_cast<double>(n), t = s - nn, extra = nn * extra_mean_;
+            if (t <= 0.0) sum += pn * (extra - t);
+            else sum += pn * extra_loss(n, t);
+        }
+        return std::max(0.0, sum);
+    }
+
+    double quantile(double service) const {
+        if (cdf(0.0) >= service) return 0.0;
+        double lo = 0.0, hi = std::max(1.0, std::ceil(mean_));
+        while (cdf(hi) < service) {
+            lo = hi;
+            hi *= 2.0;
+            if (hi > 1e15) throw std::range_error("compound reorder point is too large to represent");
+        }
+        while (hi - lo > 1.0) {
+            const double mid = std::floor((lo + hi) / 2.0);
+            (cdf(mid) >= service ? hi : lo) = mid;
+        }
+        return hi;
+    }
+
+    double fill_rate_point(double target) const {
+        if (loss(0.0) <= target) return 0.0;
+        double lo = 0.0, hi = std::max(1.0, std::ceil(mean_));
+        while (loss(hi) > target) {
+            lo = hi;
+            hi *= 2.0;
+            if (hi > 1e15) throw std::range_error("fill-rate reorder point is too large to represent");
+        }
+        while (hi - lo > 1.0) {
+            const double mid = std::floor((lo + hi) / 2.0);
+            (loss(mid) <= target ? hi : lo) = mid;
+        }
+        return hi;
+    }
+
+private:
+    // The sum of n sizes minus n: NB(n r, q), Poisson(n extra_mean) or 0.
+    double extra_cdf(std::size_t n, double t) const {
+        const double nn = static_cast<double>(n);
+        if (n == 0 || extra_mean_ == 0.0) return 1.0;
+        if (r_ > 0.0) return bm::cdf(NegBinomial(nn * r_, q_), t);
+        return bm::cdf(Poisson(nn * extra_mean_), t);
+    }
+    // E[(Y - t)+] for integer t > 0 (n >= 1).
+    double extra_loss(std::size_t n, double t) const {
+        const double nn = static_cast<double>(n), mean = nn * extra_mean_;
+        if (n == 0 || extra_mean_ == 0.0) return 0.0;
+        double upper_shifted = 0.0, upper = 0.0;
+        if (r_ > 0.0) {
+            upper_shifted = bm::cdf(bm::complement(NegBinomial(nn * r_ + 1.0, q_), t - 1.0));
+            upper = bm::cdf(bm::complement(NegBinomial(nn * r_, q_), t));
+        } else {
+            const Poisson y(mean);
+            upper_shifted = bm::cdf(bm::complement(y, t - 1.0));
+            upper = bm::cdf(bm::complement(y, t));
+        }
+        return std::max(0.0, mean * upper_shifted - t * upper);
+    }
+
+    double extra_mean_ = 0.0, r_ = 0.0, q_ = 1.0, mean_ = 0.0;
+    std::vector<double> occurrences_;  // P(N = n)
+};
+
 }  // namespace
 
 DemandOverLeadTime lead_time_demand(double d, double sigma_d, double L, double sigma_L, double review_period) {
@@ -232,6 +383,38 @@ double discrete_expected_shortage(const DemandOverLeadTime& ltd, double s) {
     detail::require_finite(s, "reorder point");
     if (s != std::floor(s)) throw std::invalid_argument("reorder point must be a whole number for discrete demand");
     const DiscreteModel model(ltd);
+    return guarded([&] { return model.loss(s); });
+}
+
+DiscretePolicy compound_reorder_point(ServiceType type, double service, const CompoundDemand& demand,
+                                      double interval_mean, double interval_sd, double order_quantity) {
+    const CompoundModel model(demand, interval_mean, interval_sd);
+    const double mean = interval_mean * demand.probability * demand.size_mean;
+    double s = 0.0;
+    if (type == ServiceType::cycle) {
+        detail::require_service(service, "cycle service level");
+        s = guarded([&] { return model.quantile(service); });
+    } else {
+        detail::require_service(service, "fill rate");
+        if (!std::isfinite(order_quantity) || order_quantity <= 0.0)
+            throw std::invalid_argument("order quantity must be a finite number > 0 for a fill-rate target");
+        const double target = detail::finite_result((1.0 - service) * order_quantity, "fill-rate shortage target");
+        s = guarded([&] { return model.fill_rate_point(target); });
+    }
+    return {s, s - mean, "compound_binomial"};
+}
+
+double compound_demand_cdf(const CompoundDemand& demand, double interval_mean, double interval_sd, double s) {
+    detail::require_finite(s, "reorder point");
+    const CompoundModel model(demand, interval_mean, interval_sd);
+    return guarded([&] { return model.cdf(std::floor(s)); });
+}
+
+double compound_expected_shortage(const CompoundDemand& demand, double interval_mean, double interval_sd, double s) {
+    detail::require_finite(s, "reorder point");
+    if (s != std::floor(s) || s < 0.0)
+        throw std::invalid_argument("reorder point must be a whole number >= 0 for discrete demand");
+    const CompoundModel model(demand, interval_mean, interval_sd);
     return guarded([&] { return model.loss(s); });
 }
 

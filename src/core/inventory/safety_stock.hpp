@@ -87,4 +87,36 @@ DiscretePolicy discrete_reorder_point(ServiceType type, double service, const De
 double discrete_demand_cdf(const DemandOverLeadTime& ltd, double s);
 double discrete_expected_shortage(const DemandOverLeadTime& ltd, double s);
 
+// Compound binomial demand (intermittent items, occurrence probability known):
+// in each period demand occurs with probability p, independently, and an
+// occurrence buys a size Z >= 1 of mean size_mean and variance size_variance
+// (Croston 1972; Teunter, Syntetos & Babai, "Determining order-up-to levels
+// under periodic review for compound binomial (intermittent) demand", EJOR
+// 203(3), 2010, 619-624). The demand over a protection interval of H periods
+// is D = Z_1 + ... + Z_N with N ~ Binomial(H, p); unlike the negative binomial
+// of the same mean and variance it keeps the probability of no demand at
+// (1 - p)^H, which decides the cycle service of slow items. Z - 1 is negative
+// binomial when size_variance > size_mean - 1, else Poisson(size_mean - 1)
+// (as discrete_reorder_point; a size of exactly 1 when size_mean = 1): a sum
+// of n sizes is then n + NB(n r, q) (or n + Poisson(n (size_mean - 1))), so
+// P(D <= s) and E[(D - s)+] are finite sums over n. A random H of mean
+// interval_mean and sd interval_sd is taken as {m - a, m, m + a} with a =
+// ceil(sd) and weights w, 1 - 2w, w (w = sd^2 / 2a^2; exact for a uniform
+// lead time over three consecutive values), a point between integers split
+// between its neighbours in proportion (mean kept); when m < a a two-point
+// {0, (m^2 + sd^2) / m} with the same mean and sd.
+struct CompoundDemand {
+    double probability;    // p per period, in (0, 1]
+    double size_mean;      // >= 1
+    double size_variance;  // >= 0
+};
+// Same contract as discrete_reorder_point with the compound model;
+// distribution "compound_binomial". Bad arguments throw
+// std::invalid_argument; an interval over 100000 periods or a sum the
+// functions cannot evaluate throws std::range_error.
+DiscretePolicy compound_reorder_point(ServiceType type, double service, const CompoundDemand& demand,
+                                      double interval_mean, double interval_sd, double order_quantity);
+double compound_demand_cdf(const CompoundDemand& demand, double interval_mean, double interval_sd, double s);
+double compound_expected_shortage(const CompoundDemand& demand, double interval_mean, double interval_sd, double s);
+
 }  // namespace salesflow::inventory
