@@ -57,7 +57,7 @@ SF_FUNCTION(sf_round_order_quantity) {
 
 // reorder_policy(...) -> one row: safety_stock, reorder_point, order_up_to,
 // eoq, recommended_qty, method, lead_time_demand_mean, lead_time_demand_sd,
-// inventory_position
+// inventory_position, expected_order_qty (argument 16: demand_probability)
 SF_FUNCTION(sf_reorder_policy) {
     inv::PolicyInput in{};
     in.daily_demand_mean = PG_GETARG_FLOAT8(0);
@@ -75,6 +75,7 @@ SF_FUNCTION(sf_reorder_policy) {
     in.unit_cost = PG_GETARG_FLOAT8(12);
     in.holding_rate = PG_GETARG_FLOAT8(13);
     in.service_level = PG_GETARG_FLOAT8(14);
+    in.demand_probability = PG_GETARG_FLOAT8(16);
     salesflow::pg::srf_writer out = salesflow::pg::begin_srf(fcinfo);
     in.service_type = service_type_arg(salesflow::pg::text_arg(fcinfo, 15));
     inv::Policy p = inv::compute_policy(in);

@@ -134,6 +134,21 @@ $$;
 COMMENT ON FUNCTION salesflow._forecast_fill(int, int[], float8[]) IS
     'Internal: a daily series of `days` zeros with units[k] at position offsets[k] + 1.';
 
+-- ANALYZE needs the table's owner: a SECURITY DEFINER function without
+-- arguments that analyzes this one table (its own transaction's rows count).
+CREATE FUNCTION salesflow._analyze_forecast_work() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    ANALYZE salesflow._forecast_work;
+END
+$$;
+COMMENT ON FUNCTION salesflow._analyze_forecast_work() IS
+    'Internal: ANALYZEs the refresh_forecasts scratch table once it holds a run''s rows, so the fit is planned in parallel.';
+REVOKE EXECUTE ON FUNCTION salesflow._analyze_forecast_work() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._analyze_forecast_work() TO salesflow_writer;
+
 -- In-sample mean absolute error of the seasonal naive forecast, lag 7.
 CREATE FUNCTION salesflow._forecast_mase_scale(y float8[]) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -217,6 +232,10 @@ BEGIN
     -- the series, fitted; fewer than two weeks of history: the mean is all
     -- the data supports
     IF n >= 64 THEN
+        -- statistics of this run's rows: autovacuum analyzes the table while
+        -- it is empty between runs, and with those the planner expects two
+        -- rows and never plans the fit in parallel
+        PERFORM salesflow._analyze_forecast_work();
         saved := ARRAY[current_setting('parallel_setup_cost'), current_setting('parallel_tuple_cost'),
                        current_setting('min_parallel_table_scan_size')];
         PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true),

@@ -43,13 +43,14 @@ CREATE FUNCTION salesflow.reorder_policy(
     lead_time_days float8 DEFAULT 0, lead_time_sd_days float8 DEFAULT 0, review_period_days float8 DEFAULT 1,
     on_hand float8 DEFAULT 0, on_order float8 DEFAULT 0, backorders float8 DEFAULT 0,
     moq float8 DEFAULT 0, pack_size float8 DEFAULT 0, ordering_cost float8 DEFAULT 0, unit_cost float8 DEFAULT 0,
-    holding_rate float8 DEFAULT 0, service_level float8 DEFAULT 0.95, service_type text DEFAULT 'cycle')
+    holding_rate float8 DEFAULT 0, service_level float8 DEFAULT 0.95, service_type text DEFAULT 'cycle',
+    demand_probability float8 DEFAULT 0)
 RETURNS TABLE(safety_stock float8, reorder_point float8, order_up_to float8, eoq float8, recommended_qty float8,
               method text, lead_time_demand float8, lead_time_demand_sd float8, inventory_position float8,
               expected_order_qty float8)
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_reorder_policy';
-COMMENT ON FUNCTION salesflow.reorder_policy(float8, float8, boolean, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, text) IS
-    'The periodic-review (R, s, S) policy of one product: safety stock (normal model, or negative binomial/Poisson when intermittent), reorder point s, order-up-to S = s + EOQ, EOQ, and the quantity that brings the inventory position (on hand + on order - backorders) to S when it is at or below s, rounded to MOQ and pack size. method names the model (normal_cycle, negative_binomial_fill_rate, zero_demand, immediate_supply, ...).';
+COMMENT ON FUNCTION salesflow.reorder_policy(float8, float8, boolean, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, text, float8) IS
+    'The periodic-review (R, s, S) policy of one product: safety stock (normal model; when intermittent, compound binomial with demand_probability = the probability a day has demand, or negative binomial/Poisson when it is 0), reorder point s, order-up-to S = s + EOQ, EOQ, and the quantity that brings the inventory position (on hand + on order - backorders) to S when it is at or below s, rounded to MOQ and pack size. method names the model (normal_cycle, compound_binomial_cycle, negative_binomial_fill_rate, zero_demand, immediate_supply, ...).';
 
 CREATE FUNCTION salesflow.runway(stock float8, daily_forecast float8[])
 RETURNS TABLE(runway_days float8, stockout_day int, covers_horizon boolean)
@@ -569,6 +570,13 @@ BEGIN
            (SELECT sum(x.units)::float8 FROM salesflow.sales_daily x
              WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.day BETWEEN m.data_start AND m.data_end)
              / (m.data_end - m.data_start + 1) AS hist_mean,
+           -- the share of days with demand, exponentially smoothed (alpha 0.1,
+           -- started at the window's share), as TSB smooths it
+           (SELECT sum(0.1 * power(0.9, m.data_end - x.day))
+                   + power(0.9, m.data_end - m.data_start + 1) * count(*)::float8 / (m.data_end - m.data_start + 1)
+              FROM salesflow.sales_daily x
+             WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.units > 0
+               AND x.day BETWEEN m.data_start AND m.data_end) AS demand_probability,
            f.points, f.sd1
       FROM stock s
       JOIN salesflow.products p ON p.tenant_id = tid AND p.product_id = s.product_id
@@ -620,7 +628,9 @@ BEGIN
       LEFT JOIN LATERAL salesflow.reorder_policy(
           dm.daily_demand, coalesce(sdv.sd, 0), coalesce(i.intermittent, false), i.lead_time, i.lead_time_sd,
           i.review_period, i.on_hand, i.on_order, i.backorders, i.moq, i.pack_size, i.ordering_cost, i.unit_cost,
-          i.holding_rate, i.service_level, i.service_type) pol ON dm.daily_demand IS NOT NULL
+          i.holding_rate, i.service_level, i.service_type,
+          CASE WHEN coalesce(i.intermittent, false) AND dm.daily_demand > 0
+               THEN least(1, greatest(coalesce(i.demand_probability, 0), 0)) ELSE 0 END) pol ON dm.daily_demand IS NOT NULL
       LEFT JOIN LATERAL salesflow.runway(i.on_hand - i.backorders, i.points) rw ON cardinality(i.points) > 0
       CROSS JOIN LATERAL (
           SELECT array_remove(ARRAY[
