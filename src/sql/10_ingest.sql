@@ -556,8 +556,8 @@ BEGIN
           WHERE c.tenant_id = tenant AND c.upload_id = upload;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
-        IF err_state IN ('57014', '57P01', '53200') THEN
-            RAISE;  -- cancel, shutdown, out of memory: not a property of the file
+        IF err_state IN ('57014', '57P01') OR left(err_state, 2) = '53' THEN
+            RAISE;  -- cancel, shutdown, out of memory or disk: not a property of the file
         END IF;
         UPDATE salesflow.uploads u
            SET status = 'failed', error = err_text, error_sqlstate = err_state,
