@@ -54,9 +54,20 @@ BEGIN
 END $$;
 SELECT is((SELECT status FROM salesflow.uploads WHERE upload_id = :pending_upload), 'processed',
           'the scheduled job processed it within two minutes');
-SELECT ok((SELECT n > 0 FROM dblink('cron', 'SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-                                                WHERE j.jobname = ''salesflow-uploads'' AND d.status = ''succeeded''') t(n bigint)),
-          'pg_cron recorded the run as succeeded');
+-- pg_cron writes the run's status after the command's transaction commits:
+-- wait for it too
+CREATE FUNCTION pg_temp.cron_succeeded() RETURNS bigint LANGUAGE sql AS $$
+    SELECT n FROM dblink('cron', 'SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                                   WHERE j.jobname = ''salesflow-uploads'' AND d.status = ''succeeded''') t(n bigint)
+$$;
+DO $$
+BEGIN
+    FOR i IN 1..30 LOOP
+        EXIT WHEN pg_temp.cron_succeeded() > 0;
+        PERFORM pg_sleep(1);
+    END LOOP;
+END $$;
+SELECT ok(pg_temp.cron_succeeded() > 0, 'pg_cron recorded the run as succeeded');
 
 SELECT count(*) >= 0 AS cleared FROM dblink('cron', 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE ''salesflow-%''') t(ok boolean);
 SELECT dblink_disconnect('cron');
