@@ -37,6 +37,24 @@ void check_ltd(const DemandOverLeadTime& ltd) {
 constexpr double kMaxDiscrete = 1e12;
 
 // The moment-fitted discrete model of the lead-time demand.
+// Smallest integer s >= 0 with ok(s), ok monotone in s (false, ..., true):
+// doubling from about the mean until ok, then bisection on integers.
+template <typename Ok>
+double smallest_integer_where(Ok ok, double mean, const char* too_large) {
+    if (ok(0.0)) return 0.0;
+    double lo = 0.0, hi = std::max(1.0, std::ceil(mean));
+    while (!ok(hi)) {
+        lo = hi;
+        hi *= 2.0;
+        if (hi > 1e15) throw std::range_error(too_large);
+    }
+    while (hi - lo > 1.0) {
+        const double mid = std::floor((lo + hi) / 2.0);
+        (ok(mid) ? hi : lo) = mid;
+    }
+    return hi;
+}
+
 struct DiscreteModel {
     enum Kind { zero, poisson, negative_binomial } kind;
     double mean;
@@ -116,18 +134,8 @@ struct DiscreteModel {
     // Smallest integer s >= 0 with loss(s) <= target (target > 0); loss is
     // strictly decreasing while positive, so bisection on integers.
     double fill_rate_point(double target) const {
-        if (loss(0.0) <= target) return 0.0;
-        double lo = 0.0, hi = std::max(1.0, std::ceil(mean));
-        while (loss(hi) > target) {
-            lo = hi;
-            hi *= 2.0;
-            if (hi > 1e15) throw std::range_error("fill-rate reorder point is too large to represent");
-        }
-        while (hi - lo > 1.0) {
-            const double mid = std::floor((lo + hi) / 2.0);
-            (loss(mid) <= target ? hi : lo) = mid;
-        }
-        return hi;
+        return smallest_integer_where([&](double x) { return loss(x) <= target; }, mean,
+                                      "fill-rate reorder point is too large to represent");
     }
 };
 
@@ -234,33 +242,13 @@ public:
     }
 
     double quantile(double service) const {
-        if (cdf(0.0) >= service) return 0.0;
-        double lo = 0.0, hi = std::max(1.0, std::ceil(mean_));
-        while (cdf(hi) < service) {
-            lo = hi;
-            hi *= 2.0;
-            if (hi > 1e15) throw std::range_error("compound reorder point is too large to represent");
-        }
-        while (hi - lo > 1.0) {
-            const double mid = std::floor((lo + hi) / 2.0);
-            (cdf(mid) >= service ? hi : lo) = mid;
-        }
-        return hi;
+        return smallest_integer_where([&](double x) { return cdf(x) >= service; }, mean_,
+                                      "compound reorder point is too large to represent");
     }
 
     double fill_rate_point(double target) const {
-        if (loss(0.0) <= target) return 0.0;
-        double lo = 0.0, hi = std::max(1.0, std::ceil(mean_));
-        while (loss(hi) > target) {
-            lo = hi;
-            hi *= 2.0;
-            if (hi > 1e15) throw std::range_error("fill-rate reorder point is too large to represent");
-        }
-        while (hi - lo > 1.0) {
-            const double mid = std::floor((lo + hi) / 2.0);
-            (loss(mid) <= target ? hi : lo) = mid;
-        }
-        return hi;
+        return smallest_integer_where([&](double x) { return loss(x) <= target; }, mean_,
+                                      "fill-rate reorder point is too large to represent");
     }
 
 private:
