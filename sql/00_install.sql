@@ -7,10 +7,11 @@ SELECT rolname FROM pg_roles WHERE rolname LIKE 'salesflow\_%' ORDER BY 1;
 SELECT extrelocatable, extversion FROM pg_extension WHERE extname = 'salesflow';
 -- every salesflow function pins its search_path (C functions call no SQL;
 -- procedures that commit cannot have SET clauses and pin it per transaction)
+-- (aggregates cannot have one: their support functions are C)
 SELECT p.oid::regprocedure AS function_without_pinned_search_path
   FROM pg_proc p
  WHERE p.pronamespace = 'salesflow'::regnamespace
-   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.prokind <> 'p'
+   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.prokind NOT IN ('p', 'a')
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
 -- every salesflow object has a comment
 SELECT c.oid::regclass AS relation_without_comment

@@ -87,6 +87,7 @@ INSERT INTO salesflow.sales_daily (tenant_id, product_id, day, units)
 SELECT p.tenant_id, p.product_id, date '2023-01-01' + i, 1 + (p.product_id * 7 + i * (i % 7 + 1)) % 9
   FROM salesflow.products p JOIN salesflow.tenants t USING (tenant_id), generate_series(0, 399) i
  WHERE t.name = 'fc_big' AND (p.product_id + i) % 5 <> 0;
+ANALYZE salesflow.products, salesflow.sales_daily;
 SELECT salesflow.refresh_forecasts('fc_big', horizon => 28, method => 'mean') AS first_run;
 CREATE TEMP TABLE fc_big_before AS
 SELECT (SELECT md5(string_agg(m::text, ',' ORDER BY m.product_id)) FROM salesflow.forecast_models m
@@ -105,3 +106,62 @@ SELECT b.models = (SELECT md5(string_agg(m::text, ',' ORDER BY m.product_id)) FR
                        WHERE f.tenant_id = t.tenant_id) AS forecasts_unchanged,
        (SELECT count(*) FROM salesflow._forecast_work) AS scratch_rows
   FROM fc_big_before b, salesflow.tenants t WHERE t.name = 'fc_big';
+-- the two ways of gathering the series give the same series: the bulk
+-- parallel aggregation (most products) and the per-product index scan
+SELECT count(*) AS products,
+       count(*) FILTER (WHERE salesflow._product_series(t.tenant_id, p.product_id, date '2023-03-01', 400) = a.y) AS same_series
+  FROM salesflow.tenants t
+  JOIN salesflow.products p USING (tenant_id)
+  JOIN (SELECT d.product_id, salesflow._daily_series(d.day, d.units::float8, date '2023-03-01', 400) AS y
+          FROM salesflow.sales_daily d JOIN salesflow.tenants t USING (tenant_id)
+         WHERE t.name = 'fc_big' AND d.day >= date '2023-03-01'
+         GROUP BY d.product_id) a USING (product_id)
+ WHERE t.name = 'fc_big';
+-- ... in parallel (partial aggregates combined) as on one core
+SET parallel_setup_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET work_mem = '64MB';
+DO $$
+DECLARE plan text := '';
+        line text;
+BEGIN
+    FOR line IN EXPLAIN (COSTS OFF) SELECT d.product_id, salesflow._daily_series(d.day, d.units::float8, date '2022-12-25', 420) AS y
+                  FROM salesflow.sales_daily d GROUP BY d.product_id LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    IF plan NOT LIKE '%Partial%Aggregate%' THEN
+        RAISE EXCEPTION 'not aggregated in parallel: %', plan;
+    END IF;
+END
+$$;
+CREATE TEMP TABLE fc_par AS
+SELECT d.product_id, salesflow._daily_series(d.day, d.units::float8, date '2022-12-25', 420) AS y
+  FROM salesflow.sales_daily d GROUP BY d.product_id;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;
+RESET work_mem;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS products, count(*) FILTER (WHERE s.y = p.y) AS same_series,
+       sum(s.y[8] + s.y[400]) = (SELECT sum(units) FILTER (WHERE day IN (date '2022-12-25' + 7, date '2022-12-25' + 399))
+                                   FROM salesflow.sales_daily) AS right_days
+  FROM fc_par p
+  JOIN (SELECT d.product_id, salesflow._daily_series(d.day, d.units::float8, date '2022-12-25', 420) AS y
+          FROM salesflow.sales_daily d GROUP BY d.product_id) s USING (product_id);
+RESET max_parallel_workers_per_gather;
+-- and a refit of a few changed products (read per product) equals the full
+-- refresh (gathered in bulk)
+SELECT salesflow.refresh_forecasts('fc_big', horizon => 14, method => 'theta') AS full_refresh;
+CREATE TEMP TABLE fc_full AS
+SELECT m.product_id, m.method, m.params, m.mase_scale, m.data_start FROM salesflow.forecast_models m
+  JOIN salesflow.tenants t USING (tenant_id) WHERE t.name = 'fc_big';
+UPDATE salesflow.products p SET changed_at = clock_timestamp()
+  FROM salesflow.tenants t WHERE t.tenant_id = p.tenant_id AND t.name = 'fc_big' AND p.product_id % 10 = 0;
+SELECT salesflow.refresh_forecasts('fc_big', horizon => 14, method => 'theta', only_changed => true) AS refit;
+SELECT count(*) AS refitted, count(*) FILTER (WHERE f.method = m.method AND f.params = m.params AND f.mase_scale = m.mase_scale
+                                                AND f.data_start = m.data_start) AS identical
+  FROM salesflow.forecast_models m JOIN fc_full f USING (product_id)
+ WHERE m.product_id % 10 = 0;
+-- history_days out of range: SQLSTATE 22023
+\set VERBOSITY sqlstate
+SELECT salesflow.refresh_forecasts('fc_big', history_days => 0);
+\set VERBOSITY default
