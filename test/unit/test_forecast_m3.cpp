@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -76,7 +77,7 @@ TEST(ForecastM3, AccuracyWithinMarginOfR) {
     const std::vector<std::string> methods = {"ets", "theta", "auto"};
     // period -> method -> sums
     struct Acc {
-        double smape = 0, mase = 0;
+        double smape = 0, mase = 0, ms = 0;
         int n = 0;
     };
     std::map<std::string, std::map<std::string, Acc>> ours, theirs;
@@ -86,8 +87,10 @@ TEST(ForecastM3, AccuracyWithinMarginOfR) {
         const std::vector<double> test(s.values.begin() + s.n, s.values.begin() + s.n + s.h);
         const double scale = fc::mase_scale(train, s.freq);
         for (const auto& m : methods) {
+            const auto t0 = std::chrono::steady_clock::now();
             const fc::Forecast f = fc::forecast(train, s.h, s.freq, m, false);
             Acc& a = ours[s.period][m];
+            a.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             a.smape += fc::smape(test, f.point);
             a.mase += fc::mase(test, f.point, scale);
             ++a.n;
@@ -106,8 +109,8 @@ TEST(ForecastM3, AccuracyWithinMarginOfR) {
             if (theirs[period].count(m)) {
                 const Acc& b = theirs[period][m];
                 const double rs = b.smape / b.n, rm = b.mase / b.n;
-                std::printf("M3 %-9s %-5s n=%3d  sMAPE %6.3f (R %6.3f)  MASE %5.3f (R %5.3f)\n", period.c_str(), m.c_str(),
-                            a.n, sm, rs, ma, rm);
+                std::printf("M3 %-9s %-5s n=%3d  sMAPE %6.3f (R %6.3f)  MASE %5.3f (R %5.3f)  %.3f ms/series\n", period.c_str(),
+                            m.c_str(), a.n, sm, rs, ma, rm, a.ms / a.n);
                 const double margin = m == "ets" ? 1.07 : 1.03;
                 EXPECT_LE(sm, rs * margin) << period << " " << m;
                 EXPECT_LE(ma, rm * margin) << period << " " << m;
@@ -119,7 +122,8 @@ TEST(ForecastM3, AccuracyWithinMarginOfR) {
                     EXPECT_LE(au.mase / au.n, rm) << period << " auto vs R ets";
                 }
             } else {
-                std::printf("M3 %-9s %-5s n=%3d  sMAPE %6.3f          MASE %5.3f\n", period.c_str(), m.c_str(), a.n, sm, ma);
+                std::printf("M3 %-9s %-5s n=%3d  sMAPE %6.3f          MASE %5.3f  %.3f ms/series\n", period.c_str(), m.c_str(),
+                            a.n, sm, ma, a.ms / a.n);
             }
         }
     }

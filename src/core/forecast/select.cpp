@@ -30,6 +30,13 @@
 // only when its backtest MASE is clearly lower (by 30%). With a few dozen
 // held-out values the backtest's ranking is noisy; taking its winner outright
 // did worse on M3 than always combining (monthly MASE 0.898 vs 0.858).
+// Their ETS model is chosen by AICc on the whole series once (the model
+// returned when ETS or the combination wins); the backtest refits only that
+// structure on the training part, started from the whole-series estimates.
+// Fitting every ETS model on the training part and again on the whole series
+// cost twice as much and was no more accurate on all of M3 (monthly sMAPE /
+// MASE 14.136 / 0.870 then, 14.173 / 0.867 now; quarterly 9.020 / 1.091
+// then, 9.006 / 1.089 now).
 //
 // Long series (at least long_series training values, such as two years of
 // daily sales) make every ETS fit expensive, and AICc then separates the
@@ -295,6 +302,16 @@ FitAndForecast auto_fit(span<double> y, int period, int horizon, bool non_negati
     double best_key = std::numeric_limits<double>::infinity(), best_mase = -1.0;
     std::vector<std::vector<double>> ets_paths, theta_paths;
     std::vector<EtsModel> ets_train;  // every ETS model fitted on the training part
+    // A short series selects its ETS model by AICc on the whole series (that
+    // fit is the one returned if ETS or the combination wins), and the
+    // backtest refits only that structure on the training part.
+    std::vector<EtsModel> ets_full;
+    if (!long_train && std::find(cands.begin(), cands.end(), "ets") != cands.end()) {
+        try {
+            ets_full.push_back(fit_ets_auto(y, period));
+        } catch (const std::invalid_argument&) {
+        }
+    }
     double combo_key = -1.0, combo_mase = -1.0;
     auto consider = [&](const std::string& name, const Score& sc) {
         // Intermittent series are ranked by the squared-error score, the others
@@ -320,7 +337,17 @@ FitAndForecast auto_fit(span<double> y, int period, int horizon, bool non_negati
             }
             FittedMethod f;
             if (c == "ets") {
-                ets_train = long_train ? fit_ets_stepwise(train, period) : fit_ets_all(train, period);
+                if (long_train) {
+                    ets_train = fit_ets_stepwise(train, period);
+                } else if (!ets_full.empty()) {
+                    try {
+                        ets_train = {fit_ets(train, period, ets_full[0])};
+                    } catch (const std::invalid_argument&) {
+                        ets_train = fit_ets_all(train, period);
+                    }
+                } else {
+                    ets_train = fit_ets_all(train, period);
+                }
                 f = ets_method(best_by_aicc(ets_train), period);
             } else if (intermittent) {
                 f = intermittent_candidate(train, period, c);  // theta passes through
@@ -371,7 +398,7 @@ FitAndForecast auto_fit(span<double> y, int period, int horizon, bool non_negati
                                               : fit_ets(y, period, best_by_aicc(usable), refit),
                                period);
             } else {
-                f = ets_method(fit_ets_auto(y, period), period);
+                f = ets_method(ets_full.empty() ? fit_ets_auto(y, period) : ets_full[0], period);
             }
             if (best == "combo") {
                 f.family = Family::combo;
