@@ -95,3 +95,31 @@ SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,descr
 SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,description,qty,price,date,customer\n'
     '4003,A1,,1,4.50,2024-07-01,C1\n', 'UTF8'));
 SELECT sku, name, last_price, first_sold_at < last_sold_at AS spans FROM salesflow.products WHERE sku = 'A1';
+
+-- locations: a Location column names the location of each line; sales_daily
+-- pools them, sales_daily_location keeps them apart (returns too), a reload
+-- adds nothing, new lines of a known invoice are added, and COPY loaders
+-- have a location column
+SELECT status, inserted, detected -> 'columns' ->> 'location' AS location_column
+  FROM salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date,customer,Location\n'
+    '5001,L1,2,1.00,2024-08-01 10:00,C1,North\n5001,L2,1,2.00,2024-08-01 10:00,C1,North\n'
+    '5002,L1,5,1.00,2024-08-01 11:00,C2,South\n5003,L1,1,1.00,2024-08-02 09:00,C2,\n'
+    'C5004,L1,-1,1.00,2024-08-02 12:00,C1,North\n', 'UTF8'));
+SELECT status, inserted, duplicates FROM salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date,customer,Warehouse\n'
+    '5001,L1,2,1.00,2024-08-01 10:00,C1,North\n5001,L2,1,2.00,2024-08-01 10:00,C1,North\n'
+    '5002,L1,5,1.00,2024-08-01 11:00,C2,South\n5002,L2,4,2.00,2024-08-01 11:00,C2,South\n', 'UTF8'));
+COPY salesflow.upload_staging (invoice, customer, sku, quantity, unit_price, invoiced_at, location) FROM STDIN (FORMAT csv);
+5005,C3,L1,3,1.00,2024-08-02 15:00,South
+\.
+SELECT p.sku, i.location, sum(i.quantity) AS quantity
+  FROM salesflow.invoice_items i JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE p.sku IN ('L1', 'L2') GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT p.sku, l.location, l.day, l.units, l.revenue, l.returned_units
+  FROM salesflow.sales_daily_location l JOIN salesflow.products p USING (tenant_id, product_id) ORDER BY 1, 2, 3;
+-- pooled: every line, with or without a location
+SELECT p.sku, d.day, d.units, d.returned_units
+  FROM salesflow.sales_daily d JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE p.sku IN ('L1', 'L2') ORDER BY 1, 2;
+SELECT status, inserted FROM salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date,customer,Site\n'
+    '5006,L2,1,2.00,2024-08-03 10:00,C1,East\n', 'UTF8'), '{"mapping": {"location": "Site"}}');
+SELECT count(*) AS east_days FROM salesflow.sales_daily_location WHERE location = 'East';

@@ -33,7 +33,7 @@ enum col {
     c_kind, c_line_no, c_invoice, c_customer, c_customer_name, c_sku, c_description, c_category, c_brand, c_city,
     c_country, c_quantity, c_unit_price, c_line_total, c_invoiced_at, c_is_return, c_non_product, c_zero_price,
     c_content_key, c_occurrence, c_reject_column, c_reject_value, c_reject_raw, c_reject_reason, c_meta, c_last_at,
-    c_lines, c_first_in_invoice, c_invoice_idx, c_product_idx, c_returned_units, c_returned_revenue, n_cols
+    c_lines, c_first_in_invoice, c_invoice_idx, c_product_idx, c_returned_units, c_returned_revenue, c_location, n_cols
 };
 
 // Text argument as a palloc'd C string ("" for NULL): read in phase 1.
@@ -149,7 +149,7 @@ const Oid parsed_line_types[n_cols] = {
     CHAROID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
     FLOAT8OID, FLOAT8OID, FLOAT8OID, TIMESTAMPOID, BOOLOID, BOOLOID, BOOLOID, INT8OID, INT4OID,
     TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPOID, INT8OID, BOOLOID, INT4OID, INT4OID,
-    FLOAT8OID, FLOAT8OID};
+    FLOAT8OID, FLOAT8OID, TEXTOID};
 
 // The rows go either to a set-returning function's tuplestore or, for
 // _parse_invoices_into, straight into a session's temp table with
@@ -254,7 +254,8 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
         if (!which)
             throw std::invalid_argument("unknown field \"" + field +
                                         "\" in mapping (fields: invoice, customer, customer_name, sku, description, "
-                                        "quantity, unit_price, invoiced_at, line_total, category, brand, city, country)");
+                                        "quantity, unit_price, invoiced_at, line_total, category, brand, city, country, "
+                                        "location)");
         options.mapping.emplace_back(*which, std::string(map_header_names[i]));
     }
     ingest::ParseResult parsed = ingest::parse_invoice_csv(std::string_view(bytes, nbytes), options);
@@ -311,6 +312,7 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
             for (int c : {c_kind, c_line_no, c_quantity, c_unit_price, c_line_total, c_is_return, c_non_product,
                           c_zero_price, c_content_key, c_occurrence, c_first_in_invoice, c_invoice_idx, c_product_idx})
                 nulls[c] = false;
+            if (!l.location.empty()) put_text(c_location, l.location);
             out.put(values, nulls);
             MemoryContextReset(row_context);
             if ((++emitted & 0x3fff) == 0) CHECK_FOR_INTERRUPTS();

@@ -224,6 +224,7 @@ CREATE TABLE salesflow.invoice_items (
     zero_price  boolean       NOT NULL DEFAULT false,
     upload_id   bigint,
     line_no     bigint,
+    location    text          NOT NULL DEFAULT '',
     PRIMARY KEY (tenant_id, invoice_id, line_key, occurrence)
 );
 COMMENT ON TABLE salesflow.invoice_items IS
@@ -239,6 +240,7 @@ COMMENT ON COLUMN salesflow.invoice_items.non_product IS 'Postage, fees or an ad
 COMMENT ON COLUMN salesflow.invoice_items.zero_price IS 'Unit price is zero.';
 COMMENT ON COLUMN salesflow.invoice_items.upload_id IS 'Upload that brought the line.';
 COMMENT ON COLUMN salesflow.invoice_items.line_no IS 'Line number in that upload.';
+COMMENT ON COLUMN salesflow.invoice_items.location IS 'Store, warehouse or branch of the sale, from a Location / Store / Warehouse / Branch column ('''' when the file has none).';
 SELECT salesflow._tenant_table('salesflow.invoice_items');
 
 CREATE TABLE salesflow.sales_daily (
@@ -261,6 +263,24 @@ COMMENT ON COLUMN salesflow.sales_daily.returned_units IS 'Units returned (posit
 COMMENT ON COLUMN salesflow.sales_daily.returned_revenue IS 'Value returned (positive number).';
 SELECT salesflow._tenant_table('salesflow.sales_daily');
 
+CREATE TABLE salesflow.sales_daily_location (
+    tenant_id      bigint        NOT NULL,
+    product_id     bigint        NOT NULL,
+    location       text          NOT NULL,
+    day            date          NOT NULL,
+    units          numeric(18,3) NOT NULL DEFAULT 0,
+    revenue        numeric(18,4) NOT NULL DEFAULT 0,
+    returned_units numeric(18,3) NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, product_id, location, day)
+);
+COMMENT ON TABLE salesflow.sales_daily_location IS
+    'Per product, location and day (tenant''s time zone): units and revenue sold and units returned, for lines that name a location; maintained incrementally by every upload (sales_daily holds all lines, locations pooled).';
+COMMENT ON COLUMN salesflow.sales_daily_location.location IS 'Store, warehouse or branch (invoice_items.location).';
+COMMENT ON COLUMN salesflow.sales_daily_location.units IS 'Units sold (lines that are not returns).';
+COMMENT ON COLUMN salesflow.sales_daily_location.revenue IS 'Revenue of those lines.';
+COMMENT ON COLUMN salesflow.sales_daily_location.returned_units IS 'Units returned (positive number).';
+SELECT salesflow._tenant_table('salesflow.sales_daily_location');
+
 CREATE SEQUENCE salesflow.upload_staging_staging_id_seq AS bigint;
 CREATE TABLE salesflow.upload_staging (
     tenant_id     bigint NOT NULL DEFAULT salesflow.current_tenant_id(),
@@ -278,6 +298,7 @@ CREATE TABLE salesflow.upload_staging (
     brand         text,
     city          text,
     country       text,
+    location      text,
     PRIMARY KEY (tenant_id, staging_id)
 );
 ALTER SEQUENCE salesflow.upload_staging_staging_id_seq OWNED BY salesflow.upload_staging.staging_id;
@@ -296,6 +317,7 @@ COMMENT ON COLUMN salesflow.upload_staging.category IS 'Product category.';
 COMMENT ON COLUMN salesflow.upload_staging.brand IS 'Product brand.';
 COMMENT ON COLUMN salesflow.upload_staging.city IS 'Customer city.';
 COMMENT ON COLUMN salesflow.upload_staging.country IS 'Customer country.';
+COMMENT ON COLUMN salesflow.upload_staging.location IS 'Store, warehouse or branch of the sale.';
 SELECT salesflow._tenant_table('salesflow.upload_staging', false);
 GRANT USAGE ON SEQUENCE salesflow.upload_staging_staging_id_seq, salesflow.uploads_upload_id_seq,
     salesflow.customers_customer_id_seq, salesflow.products_product_id_seq, salesflow.invoices_invoice_id_seq
@@ -336,7 +358,8 @@ CREATE TYPE salesflow._parsed_line AS (
     invoice_idx     int,
     product_idx     int,
     returned_units  float8,
-    returned_revenue float8
+    returned_revenue float8,
+    location        text
 );
 COMMENT ON TYPE salesflow._parsed_line IS
     'Internal: a row of _parse_invoices(): kind M (what was detected), L (an accepted line), R (a rejected line), or a summary of the accepted lines per C (customer), P (product), I (invoice), D (product and day: units in quantity, revenue in line_total, orders in lines).';
@@ -391,11 +414,11 @@ BEGIN
     SELECT string_agg(k, ', ') INTO bad
       FROM jsonb_object_keys(coalesce(options -> 'mapping', '{}')) k
      WHERE k <> ALL (ARRAY['invoice', 'customer', 'customer_name', 'sku', 'description', 'quantity', 'unit_price',
-                           'invoiced_at', 'line_total', 'category', 'brand', 'city', 'country']);
+                           'invoiced_at', 'line_total', 'category', 'brand', 'city', 'country', 'location']);
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'unknown field(s) in option "mapping": %', bad
             USING ERRCODE = '22023',
-                  HINT = 'Fields: invoice, customer, customer_name, sku, description, quantity, unit_price, invoiced_at, line_total, category, brand, city, country.';
+                  HINT = 'Fields: invoice, customer, customer_name, sku, description, quantity, unit_price, invoiced_at, line_total, category, brand, city, country, location.';
     END IF;
     IF options ? 'max_errors' AND (jsonb_typeof(options -> 'max_errors') <> 'number'
                                    OR (options ->> 'max_errors')::numeric < 0) THEN
@@ -704,9 +727,10 @@ BEGIN
     -- invoices loaded before may be duplicates (insert what is missing)
     t := clock_timestamp();
     INSERT INTO salesflow.invoice_items (tenant_id, invoice_id, line_key, occurrence, product_id, quantity,
-                                         unit_price, line_total, is_return, non_product, zero_price, upload_id, line_no)
+                                         unit_price, line_total, is_return, non_product, zero_price, upload_id, line_no,
+                                         location)
     SELECT tenant, i.invoice_id, p.content_key, p.occurrence, pr.product_id, p.quantity, p.unit_price,
-           p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no
+           p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no, coalesce(p.location, '')
       FROM sf_parsed p
       JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
       JOIN sf_products pr ON pr.idx = p.product_idx
@@ -714,7 +738,7 @@ BEGIN
     GET DIAGNOSTICS n_inserted = ROW_COUNT;
     IF to_regclass('pg_temp.sf_new_items') IS NULL THEN
         CREATE TEMP TABLE sf_new_items (invoice_id bigint, product_id bigint, day date,
-                                        quantity numeric, line_total numeric, is_return boolean)
+                                        quantity numeric, line_total numeric, is_return boolean, location text)
             ON COMMIT DROP;
     END IF;
     TRUNCATE sf_new_items;
@@ -722,18 +746,18 @@ BEGIN
         WITH ins AS (
             INSERT INTO salesflow.invoice_items (tenant_id, invoice_id, line_key, occurrence, product_id, quantity,
                                                  unit_price, line_total, is_return, non_product, zero_price, upload_id,
-                                                 line_no)
+                                                 line_no, location)
             SELECT tenant, i.invoice_id, p.content_key, p.occurrence, pr.product_id, p.quantity, p.unit_price,
-                   p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no
+                   p.line_total, p.is_return, p.non_product, p.zero_price, upload, p.line_no, coalesce(p.location, '')
               FROM sf_parsed p
               JOIN sf_invoices i ON i.idx = p.invoice_idx AND NOT i.is_new
               JOIN sf_products pr ON pr.idx = p.product_idx
              WHERE p.kind = 'L'
             ON CONFLICT DO NOTHING
-            RETURNING invoice_id, product_id, quantity, line_total, is_return
+            RETURNING invoice_id, product_id, quantity, line_total, is_return, location
         )
         INSERT INTO sf_new_items
-        SELECT ins.invoice_id, ins.product_id, i.day, ins.quantity, ins.line_total, ins.is_return
+        SELECT ins.invoice_id, ins.product_id, i.day, ins.quantity, ins.line_total, ins.is_return, ins.location
           FROM ins JOIN sf_invoices i ON i.invoice_id = ins.invoice_id;
         GET DIAGNOSTICS n = ROW_COUNT;
         n_inserted := n_inserted + n;
@@ -801,6 +825,30 @@ BEGIN
            SET units = sd.units + excluded.units, revenue = sd.revenue + excluded.revenue,
                orders = sd.orders + excluded.orders, returned_units = sd.returned_units + excluded.returned_units,
                returned_revenue = sd.returned_revenue + excluded.returned_revenue;
+    END IF;
+    -- sales by location: only lines that name one (new invoices' lines from
+    -- the parse, lines added to invoices loaded before from sf_new_items)
+    IF EXISTS (SELECT 1 FROM sf_parsed p WHERE p.kind = 'L' AND p.location IS NOT NULL) THEN
+        INSERT INTO salesflow.sales_daily_location AS sl (tenant_id, product_id, location, day, units, revenue,
+                                                          returned_units)
+        SELECT tenant, x.product_id, x.location, x.day,
+               coalesce(sum(x.quantity) FILTER (WHERE NOT x.is_return), 0),
+               coalesce(sum(x.line_total) FILTER (WHERE NOT x.is_return), 0),
+               coalesce(-sum(x.quantity) FILTER (WHERE x.is_return), 0)
+          FROM (SELECT pr.product_id, p.location, i.day, p.quantity::numeric AS quantity,
+                       p.line_total::numeric AS line_total, p.is_return
+                  FROM sf_parsed p
+                  JOIN sf_invoices i ON i.idx = p.invoice_idx AND i.is_new
+                  JOIN sf_products pr ON pr.idx = p.product_idx
+                 WHERE p.kind = 'L' AND p.location IS NOT NULL
+                UNION ALL
+                SELECT n.product_id, n.location, n.day, n.quantity, n.line_total, n.is_return
+                  FROM sf_new_items n WHERE n.location <> '') x
+         GROUP BY x.product_id, x.location, x.day
+         ORDER BY x.product_id, x.location, x.day
+        ON CONFLICT (tenant_id, product_id, location, day) DO UPDATE
+           SET units = sl.units + excluded.units, revenue = sl.revenue + excluded.revenue,
+               returned_units = sl.returned_units + excluded.returned_units;
     END IF;
     -- invoices that arrived may fulfil open predicted orders (orders module)
     IF EXISTS (SELECT 1 FROM salesflow.predicted_orders po
@@ -915,7 +963,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields constant text[] := ARRAY['invoice', 'customer', 'customer_name', 'sku', 'description', 'quantity',
-                                    'unit_price', 'invoiced_at', 'line_total', 'category', 'brand', 'city', 'country'];
+                                    'unit_price', 'invoiced_at', 'line_total', 'category', 'brand', 'city', 'country',
+                                    'location'];
     batch record;
     mapping jsonb;
     up salesflow.uploads;
@@ -929,7 +978,8 @@ BEGIN
                        salesflow._csv_field(s.unit_price), salesflow._csv_field(s.invoiced_at),
                        salesflow._csv_field(s.line_total), salesflow._csv_field(s.category),
                        salesflow._csv_field(s.brand), salesflow._csv_field(s.city),
-                       salesflow._csv_field(s.country)), E'\n' ORDER BY s.staging_id), 'UTF8') AS content,
+                       salesflow._csv_field(s.country), salesflow._csv_field(s.location)), E'\n' ORDER BY s.staging_id),
+                   'UTF8') AS content,
                -- a column that is NULL in every row was not loaded: leave it unmapped
                ARRAY[bool_or(s.invoice IS NOT NULL), bool_or(s.customer IS NOT NULL),
                      bool_or(s.customer_name IS NOT NULL), bool_or(s.sku IS NOT NULL),
@@ -937,7 +987,7 @@ BEGIN
                      bool_or(s.unit_price IS NOT NULL), bool_or(s.invoiced_at IS NOT NULL),
                      bool_or(s.line_total IS NOT NULL), bool_or(s.category IS NOT NULL),
                      bool_or(s.brand IS NOT NULL), bool_or(s.city IS NOT NULL),
-                     bool_or(s.country IS NOT NULL)] AS present,
+                     bool_or(s.country IS NOT NULL), bool_or(s.location IS NOT NULL)] AS present,
                array_agg(s.staging_id) AS ids
           FROM staged s
          GROUP BY s.tenant_id

@@ -225,8 +225,11 @@ TEST(OrdersMetrics, RecalibrationRecoversKnownDistortion) {
     EXPECT_NEAR(r.b, 1.2, 0.08);
     std::vector<double> fixed;
     for (double v : p) fixed.push_back(recalibrate(r, v));
-    for (const auto& b : reliability_table(fixed, y))
-        if (b.count >= 500) EXPECT_NEAR(b.observed_frequency, b.mean_predicted, 0.03);
+    for (const auto& b : reliability_table(fixed, y)) {
+        if (b.count >= 500) {
+            EXPECT_NEAR(b.observed_frequency, b.mean_predicted, 0.03);
+        }
+    }
     EXPECT_LT(brier_score(fixed, y), brier_score(p, y));
     EXPECT_DOUBLE_EQ(recalibrate(Recalibration{}, 0.3), 0.3);
     EXPECT_THROW(recalibrate(r, 1.5), std::invalid_argument);

@@ -47,12 +47,12 @@ constexpr int cancel_check_interval = 16384;
 
 constexpr std::array<const char*, field_count> field_names = {
     "invoice", "customer", "customer_name", "sku", "description", "quantity", "unit_price",
-    "invoiced_at", "line_total", "category", "brand", "city", "country"};
+    "invoiced_at", "line_total", "category", "brand", "city", "country", "location"};
 
 // Words for fields in sentences.
 constexpr std::array<const char*, field_count> field_words = {
     "invoice", "customer", "customer name", "sku", "description", "quantity", "unit price",
-    "invoice date", "line total", "category", "brand", "city", "country"};
+    "invoice date", "line total", "category", "brand", "city", "country", "location"};
 
 std::size_t index(Field f) noexcept { return static_cast<std::size_t>(f); }
 
@@ -152,6 +152,11 @@ constexpr Alias generic_aliases[] = {
     {"Country", Field::country, 0}, {"Billing Country", Field::country, 0}, {"Country Code", Field::country, 0},
     {"Country (Billing)", Field::country, 0}, {"Country Code (Billing)", Field::country, 0},
     {"Customer Country", Field::country, 0}, {"Country Name", Field::country, 0},
+
+    // ("Store" alone stays the customer: in wholesale files the stores are the buyers.)
+    {"Location", Field::location, 0}, {"Location Name", Field::location, 0}, {"Location ID", Field::location, 0},
+    {"Store Location", Field::location, 0}, {"Warehouse", Field::location, 0}, {"Warehouse Code", Field::location, 0},
+    {"Branch", Field::location, 0}, {"Outlet", Field::location, 0}, {"Depot", Field::location, 0},
 };
 
 const std::unordered_map<std::string, const Alias*>& alias_index() {
@@ -216,6 +221,7 @@ const std::vector<Preset>& presets() {
           {Field::city, {"Billing City"}},
           {Field::country, {"Billing Country"}},
           {Field::brand, {"Vendor"}},
+          {Field::location, {"Location"}},
           {Field::line_total, {}}},
          true},
     };
@@ -798,6 +804,7 @@ public:
         if (const std::string_view v = text(Field::brand); !v.empty()) line.brand = std::string(v);
         if (const std::string_view v = text(Field::city); !v.empty()) line.city = std::string(v);
         line.country = std::string(text(Field::country));
+        if (const std::string_view v = text(Field::location); !v.empty()) line.location = std::string(v);
         line.quantity = quantity;
         line.unit_price = unit_price + 0.0;
         line.line_total = line_total + 0.0;
@@ -920,7 +927,7 @@ private:
     // Shopify writes order-level values only on an order's first row.
     void fill_down(RowValues& row) {
         static constexpr Field order_fields[] = {Field::customer, Field::customer_name, Field::invoiced_at,
-                                                 Field::city, Field::country};
+                                                 Field::city, Field::country, Field::location};
         const std::string_view invoice = trim(row.value[index(Field::invoice)]);
         const bool same_order = !invoice.empty() && invoice == previous_invoice_;
         if (!same_order) previous_invoice_.assign(invoice);

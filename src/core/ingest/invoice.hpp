@@ -32,9 +32,9 @@ enum class Encoding { automatic, utf8, win1252, latin1 };
 
 enum class Field {
     invoice, customer, customer_name, sku, description, quantity, unit_price,
-    invoiced_at, line_total, category, brand, city, country
+    invoiced_at, line_total, category, brand, city, country, location
 };
-inline constexpr std::size_t field_count = 13;
+inline constexpr std::size_t field_count = 14;
 
 const char* field_name(Field field) noexcept;               // the keys of the `mapping` option
 std::optional<Field> field_from_name(std::string_view name) noexcept;
@@ -58,6 +58,7 @@ struct ParseOptions {
 struct InvoiceLine {
     std::int64_t line_no = 0;  // 1-based physical line where the record starts (header is line 1)
     std::string invoice, customer, customer_name, sku, description, category, brand, city, country;
+    std::string location;      // store, warehouse or branch of the sale ("" when the file has none)
     double quantity = 0, unit_price = 0, line_total = 0;  // line_total given, else quantity*unit_price
     std::int64_t invoiced_at_us = 0;  // naive local time, microseconds since 2000-01-01 00:00:00
     bool is_return = false;    // invoice 'C'/'c' + digit, or quantity < 0
