@@ -168,3 +168,40 @@ SELECT count(*) AS refitted, count(*) FILTER (WHERE f.method = m.method AND f.pa
 \set VERBOSITY sqlstate
 SELECT salesflow.refresh_forecasts('fc_big', history_days => 0);
 \set VERBOSITY default
+-- product x location: lines that name a location are forecast per location
+-- (by_location), next to the pooled per-product forecasts
+SELECT name FROM salesflow.create_tenant('fc_loc', 'UTC', 'EUR');
+SET salesflow.tenant = 'fc_loc';
+SELECT tenant_id AS loc_tid FROM salesflow.tenants WHERE name = 'fc_loc' \gset
+SELECT status, inserted FROM salesflow.import_csv(convert_to('invoice,sku,qty,price,date,customer,location' || E'\n' ||
+    (SELECT string_agg(format('K%s-%s-%s,%s,%s,2.5,%s,C1,%s', g, sku, loc, sku,
+                              CASE loc WHEN 'North' THEN 1 + g % 3 ELSE 2 + g % 2 END,
+                              to_char(date '2024-01-01' + g, 'YYYY-MM-DD'), loc), E'\n')
+       FROM generate_series(0, 59) g, unnest(ARRAY['P1', 'P2']) sku, unnest(ARRAY['North', 'South']) loc), 'UTF8'));
+SELECT salesflow.refresh_forecasts(horizon => 7, method => 'mean') AS pooled;
+SELECT salesflow.refresh_forecasts(horizon => 7, method => 'mean', by_location => true) AS by_location;
+SELECT p.sku, m.location, m.method, m.data_start, m.data_end
+  FROM salesflow.forecast_models m JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE m.tenant_id = :loc_tid ORDER BY 1, 2;
+-- the mean of each location adds up to the mean of the product
+SELECT p.sku, round(sum(f.point) FILTER (WHERE f.location = '')::numeric, 6) AS pooled_point,
+       round(sum(f.point) FILTER (WHERE f.location <> '')::numeric, 6) AS sum_of_locations,
+       count(*) FILTER (WHERE f.location <> '') AS location_rows
+  FROM salesflow.forecasts f JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE f.tenant_id = :loc_tid AND f.step = 1 GROUP BY 1 ORDER BY 1;
+-- accuracy per location once actuals arrive (North sells 1 + g % 3 on day g)
+SELECT status, inserted FROM salesflow.import_csv(convert_to('invoice,sku,qty,price,date,customer,location' || E'\n' ||
+    (SELECT string_agg(format('M%s-%s,P1,%s,2.5,%s,C1,%s', g, loc, CASE loc WHEN 'North' THEN 1 + g % 3 ELSE 2 + g % 2 END,
+                              to_char(date '2024-01-01' + g, 'YYYY-MM-DD'), loc), E'\n')
+       FROM generate_series(60, 62) g, unnest(ARRAY['North', 'South']) loc), 'UTF8'));
+SELECT p.sku, a.location, a.step, a.days, round(a.mae::numeric, 4) AS mae
+  FROM salesflow.forecast_accuracy a JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE a.tenant_id = :loc_tid AND p.sku = 'P1' AND a.step = 1 ORDER BY 2;
+-- the pipeline forecasts per location when the tenant asks for it
+INSERT INTO salesflow.settings (tenant_id, name, value)
+SELECT tenant_id, 'forecast.by_location', 'true' FROM salesflow.tenants WHERE name = 'fc_loc';
+INSERT INTO salesflow.settings (tenant_id, name, value)
+SELECT tenant_id, 'forecast.method', '"mean"' FROM salesflow.tenants WHERE name = 'fc_loc';
+SELECT salesflow._run_step(tenant_id, 'forecasts') AS series_refitted FROM salesflow.tenants WHERE name = 'fc_loc';
+SELECT p.sku, m.location, m.data_end FROM salesflow.forecast_models m JOIN salesflow.products p USING (tenant_id, product_id)
+ WHERE m.tenant_id = :loc_tid ORDER BY 1, 2;

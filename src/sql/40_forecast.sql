@@ -52,7 +52,8 @@ CREATE TABLE salesflow.forecast_models (
     data_end      date        NOT NULL,
     mase_scale    float8,
     fitted_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    PRIMARY KEY (tenant_id, product_id)
+    location      text        NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant_id, product_id, location)
 );
 COMMENT ON TABLE salesflow.forecast_models IS
     'The current forecasting model per product: method chosen, parameters, AICc, backtest error, data window.';
@@ -66,6 +67,7 @@ COMMENT ON COLUMN salesflow.forecast_models.data_end IS 'Last day of the series 
 COMMENT ON COLUMN salesflow.forecast_models.mase_scale IS 'In-sample mean absolute error of the seasonal naive forecast, the MASE scale used by forecast_accuracy.';
 COMMENT ON COLUMN salesflow.forecast_models.fitted_at IS 'When the model was fitted.';
 COMMENT ON COLUMN salesflow.forecast_models.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.forecast_models.location IS 'Location of a product x location model (refresh_forecasts(by_location => true)); '''' for the product''s sales at all locations.';
 SELECT salesflow._tenant_table('salesflow.forecast_models');
 
 CREATE TABLE salesflow.forecasts (
@@ -80,7 +82,8 @@ CREATE TABLE salesflow.forecasts (
     hi80       float8 NOT NULL,
     lo95       float8 NOT NULL,
     hi95       float8 NOT NULL,
-    PRIMARY KEY (tenant_id, product_id, origin, day)
+    location   text   NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant_id, product_id, location, origin, day)
 );
 COMMENT ON TABLE salesflow.forecasts IS
     'Daily unit forecasts per product, one snapshot per forecast origin (kept, so accuracy can be tracked as actuals arrive).';
@@ -93,6 +96,7 @@ COMMENT ON COLUMN salesflow.forecasts.lo80 IS 'Lower bound of the 80% prediction
 COMMENT ON COLUMN salesflow.forecasts.hi80 IS 'Upper bound of the 80% prediction interval.';
 COMMENT ON COLUMN salesflow.forecasts.lo95 IS 'Lower bound of the 95% prediction interval.';
 COMMENT ON COLUMN salesflow.forecasts.hi95 IS 'Upper bound of the 95% prediction interval.';
+COMMENT ON COLUMN salesflow.forecasts.location IS 'Location of a product x location forecast; '''' for the product at all locations.';
 SELECT salesflow._tenant_table('salesflow.forecasts');
 
 -- ---------------------------------------------------------------------------
@@ -168,10 +172,11 @@ CREATE UNLOGGED TABLE salesflow._forecast_work (
     tenant_id  bigint   NOT NULL,
     run_id     bigint   NOT NULL,
     product_id bigint   NOT NULL,
+    location   text     NOT NULL DEFAULT '',
     start      date     NOT NULL,
     days       int      NOT NULL,
     y          float8[] NOT NULL,
-    PRIMARY KEY (tenant_id, run_id, product_id)
+    PRIMARY KEY (tenant_id, run_id, product_id, location)
 );
 -- doubles compress poorly and are read once: stored out of line as they are
 ALTER TABLE salesflow._forecast_work ALTER COLUMN y SET STORAGE EXTERNAL;
@@ -205,7 +210,8 @@ GRANT EXECUTE ON FUNCTION salesflow._analyze_forecast_work() TO salesflow_writer
 -- it saves (the time goes to the C++ fits). max_parallel_workers_per_gather
 -- = 0 turns the workers off.
 CREATE FUNCTION salesflow.refresh_forecasts(tenant text DEFAULT NULL, horizon int DEFAULT 28, method text DEFAULT NULL,
-                                            only_changed boolean DEFAULT false, history_days int DEFAULT 730)
+                                            only_changed boolean DEFAULT false, history_days int DEFAULT 730,
+                                            by_location boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -245,17 +251,32 @@ BEGIN
     first_day := as_of - (history_days - 1);
     SELECT tn.timezone INTO tz FROM salesflow.tenants tn WHERE tn.tenant_id = tid;
 
-    -- the products: each from its first sale (at most history_days back);
-    -- with only_changed, those changed since their model was fitted
-    SELECT count(*) FILTER (WHERE NOT only_changed OR NOT EXISTS (
-               SELECT 1 FROM salesflow.forecast_models m
-                WHERE m.tenant_id = tid AND m.product_id = p.product_id
-                  AND m.fitted_at >= p.changed_at AND m.data_end = as_of)),
-           count(*)
-      INTO n, total
-      FROM salesflow.products p
-     WHERE p.tenant_id = tid AND NOT p.is_non_product
-       AND greatest((p.first_sold_at AT TIME ZONE tz)::date, first_day) <= as_of;
+    -- the series: per product from its first sale (at most history_days
+    -- back), or with by_location per product and location from its first
+    -- sale there; with only_changed, those whose product changed since their
+    -- model was fitted
+    IF by_location THEN
+        SELECT count(*), count(*) INTO n, total
+          FROM salesflow.products p
+         WHERE p.tenant_id = tid AND NOT p.is_non_product
+           AND (NOT only_changed OR EXISTS (
+                    SELECT 1 FROM salesflow.sales_daily_location l
+                     WHERE l.tenant_id = tid AND l.product_id = p.product_id AND l.day <= as_of
+                       AND NOT EXISTS (SELECT 1 FROM salesflow.forecast_models m
+                                        WHERE m.tenant_id = tid AND m.product_id = p.product_id
+                                          AND m.location = l.location AND m.fitted_at >= p.changed_at
+                                          AND m.data_end = as_of)));
+    ELSE
+        SELECT count(*) FILTER (WHERE NOT only_changed OR NOT EXISTS (
+                   SELECT 1 FROM salesflow.forecast_models m
+                    WHERE m.tenant_id = tid AND m.product_id = p.product_id AND m.location = ''
+                      AND m.fitted_at >= p.changed_at AND m.data_end = as_of)),
+               count(*)
+          INTO n, total
+          FROM salesflow.products p
+         WHERE p.tenant_id = tid AND NOT p.is_non_product
+           AND greatest((p.first_sold_at AT TIME ZONE tz)::date, first_day) <= as_of;
+    END IF;
     IF n = 0 THEN
         RETURN 0;
     END IF;
@@ -270,43 +291,63 @@ BEGIN
         PERFORM set_config('parallel_setup_cost', '0', true), set_config('min_parallel_table_scan_size', '0', true);
     END IF;
 
-    IF n >= 200 AND n * 4 >= total THEN
-        -- most products: their series in one parallel aggregation over the
-        -- tenant's window of sales_daily (a sequential scan; the rows of a
+    IF by_location OR (n >= 200 AND n * 4 >= total) THEN
+        -- most products (or every location series): the series in one
+        -- aggregation over the tenant's sales_daily (or sales_daily_location),
+        -- in parallel from 64 products on (a sequential scan; the rows of a
         -- product are spread over the table in upload order): the workers
         -- aggregate, the leader combines their partial series in a hash
         -- table (no sort of the partial series, no leader share of the scan,
         -- so each process holds one hash table; beyond work_mem it spills to
         -- disk, which cost 5% at 10,000 series). The temp table is
         -- compressed with lz4 where the server has it (pglz took seconds).
-        PERFORM set_config('enable_sort', 'off', true), set_config('parallel_leader_participation', 'off', true);
-        IF EXISTS (SELECT 1 FROM pg_settings s WHERE s.name = 'default_toast_compression' AND 'lz4' = ANY (s.enumvals)) THEN
-            PERFORM set_config('default_toast_compression', 'lz4', true);
+        IF saved IS NOT NULL THEN
+            PERFORM set_config('enable_sort', 'off', true), set_config('parallel_leader_participation', 'off', true);
+            IF EXISTS (SELECT 1 FROM pg_settings s WHERE s.name = 'default_toast_compression' AND 'lz4' = ANY (s.enumvals)) THEN
+                PERFORM set_config('default_toast_compression', 'lz4', true);
+            END IF;
         END IF;
         IF to_regclass('pg_temp.sf_fc_series') IS NOT NULL THEN
             DROP TABLE sf_fc_series;
         END IF;
-        CREATE TEMP TABLE sf_fc_series ON COMMIT DROP AS
-        SELECT d.product_id, salesflow._daily_series(d.day, d.units::float8, first_day, history_days) AS y
-          FROM salesflow.sales_daily d
-         WHERE d.tenant_id = tid AND d.day BETWEEN first_day AND as_of
-         GROUP BY d.product_id;
-        PERFORM set_config('enable_sort', saved[4], true), set_config('parallel_leader_participation', saved[5], true),
-                set_config('default_toast_compression', saved[6], true);
+        IF by_location THEN
+            -- every day up to as_of: the first sale at the location starts
+            -- its series; days before the window add nothing to it
+            CREATE TEMP TABLE sf_fc_series ON COMMIT DROP AS
+            SELECT d.product_id, d.location, greatest(min(d.day), first_day) AS start,
+                   salesflow._daily_series(d.day, d.units::float8, first_day, history_days) AS y
+              FROM salesflow.sales_daily_location d
+             WHERE d.tenant_id = tid AND d.day <= as_of
+             GROUP BY d.product_id, d.location;
+        ELSE
+            CREATE TEMP TABLE sf_fc_series ON COMMIT DROP AS
+            SELECT d.product_id, ''::text AS location, NULL::date AS start,
+                   salesflow._daily_series(d.day, d.units::float8, first_day, history_days) AS y
+              FROM salesflow.sales_daily d
+             WHERE d.tenant_id = tid AND d.day BETWEEN first_day AND as_of
+             GROUP BY d.product_id;
+        END IF;
+        IF saved IS NOT NULL THEN
+            PERFORM set_config('enable_sort', saved[4], true), set_config('parallel_leader_participation', saved[5], true),
+                    set_config('default_toast_compression', saved[6], true);
+        END IF;
 
         run := pg_current_xact_id()::text::bigint;
         DELETE FROM salesflow._forecast_work w WHERE w.tenant_id = tid AND w.run_id = run;
-        INSERT INTO salesflow._forecast_work (tenant_id, run_id, product_id, start, days, y)
-        SELECT tid, run, p.product_id, s.start, as_of - s.start + 1,
+        INSERT INTO salesflow._forecast_work (tenant_id, run_id, product_id, location, start, days, y)
+        SELECT tid, run, p.product_id, coalesce(a.location, ''), s.start, as_of - s.start + 1,
                CASE WHEN a.y IS NULL THEN array_fill(0::float8, ARRAY[as_of - s.start + 1])
                     WHEN s.start = first_day THEN a.y
                     ELSE a.y[s.start - first_day + 1 :] END
           FROM salesflow.products p
-          CROSS JOIN LATERAL (SELECT greatest((p.first_sold_at AT TIME ZONE tz)::date, first_day) AS start) s
           LEFT JOIN sf_fc_series a ON a.product_id = p.product_id
+          CROSS JOIN LATERAL (SELECT CASE WHEN by_location THEN a.start
+                                          ELSE greatest((p.first_sold_at AT TIME ZONE tz)::date, first_day) END AS start) s
          WHERE p.tenant_id = tid AND NOT p.is_non_product AND s.start <= as_of
+           AND (NOT by_location OR a.product_id IS NOT NULL)
            AND (NOT only_changed OR NOT EXISTS (SELECT 1 FROM salesflow.forecast_models m
                                                  WHERE m.tenant_id = tid AND m.product_id = p.product_id
+                                                   AND m.location = coalesce(a.location, '')
                                                    AND m.fitted_at >= p.changed_at AND m.data_end = as_of));
         DROP TABLE sf_fc_series;
         -- statistics of this run's rows: autovacuum analyzes the table while
@@ -314,9 +355,11 @@ BEGIN
         -- rows and never plans the fit in parallel
         PERFORM salesflow._analyze_forecast_work();
         ts := clock_timestamp();
-        PERFORM set_config('parallel_tuple_cost', '0', true);
+        IF saved IS NOT NULL THEN
+            PERFORM set_config('parallel_tuple_cost', '0', true);
+        END IF;
         CREATE TEMP TABLE sf_fc_results ON COMMIT DROP AS
-        SELECT w.product_id, w.start, f.*
+        SELECT w.product_id, w.location, w.start, f.*
           FROM salesflow._forecast_work w
           CROSS JOIN LATERAL salesflow._forecast_series(w.y, horizon, 7, CASE WHEN w.days < 14 THEN 'mean' ELSE chosen END) f
          WHERE w.tenant_id = tid AND w.run_id = run;
@@ -328,14 +371,14 @@ BEGIN
             PERFORM set_config('parallel_tuple_cost', '0', true);
         END IF;
         CREATE TEMP TABLE sf_fc_results ON COMMIT DROP AS
-        SELECT p.product_id, s.start, f.*
+        SELECT p.product_id, ''::text AS location, s.start, f.*
           FROM salesflow.products p
           CROSS JOIN LATERAL (SELECT greatest((p.first_sold_at AT TIME ZONE tz)::date, first_day) AS start) s
           CROSS JOIN LATERAL salesflow._forecast_series(salesflow._product_series(tid, p.product_id, s.start, as_of - s.start + 1),
                                                         horizon, 7, CASE WHEN as_of - s.start + 1 < 14 THEN 'mean' ELSE chosen END) f
          WHERE p.tenant_id = tid AND NOT p.is_non_product AND s.start <= as_of
            AND (NOT only_changed OR NOT EXISTS (SELECT 1 FROM salesflow.forecast_models m
-                                                 WHERE m.tenant_id = tid AND m.product_id = p.product_id
+                                                 WHERE m.tenant_id = tid AND m.product_id = p.product_id AND m.location = ''
                                                    AND m.fitted_at >= p.changed_at AND m.data_end = as_of));
     END IF;
     IF saved IS NOT NULL THEN
@@ -344,25 +387,27 @@ BEGIN
     END IF;
     t1 := clock_timestamp();
 
-    INSERT INTO salesflow.forecast_models AS m (tenant_id, product_id, method, params, aicc, backtest_mase, period,
-                                                data_start, data_end, mase_scale, fitted_at)
-    SELECT tid, r.product_id, r.method, r.params, r.aicc, r.backtest_mase, 7, r.start, as_of, r.mase_scale,
+    INSERT INTO salesflow.forecast_models AS m (tenant_id, product_id, location, method, params, aicc, backtest_mase,
+                                                period, data_start, data_end, mase_scale, fitted_at)
+    SELECT tid, r.product_id, r.location, r.method, r.params, r.aicc, r.backtest_mase, 7, r.start, as_of, r.mase_scale,
            clock_timestamp()
       FROM sf_fc_results r
-    ON CONFLICT (tenant_id, product_id) DO UPDATE
+    ON CONFLICT (tenant_id, product_id, location) DO UPDATE
        SET method = excluded.method, params = excluded.params, aicc = excluded.aicc,
            backtest_mase = excluded.backtest_mase, data_start = excluded.data_start, data_end = excluded.data_end,
            mase_scale = excluded.mase_scale, fitted_at = excluded.fitted_at;
     GET DIAGNOSTICS n = ROW_COUNT;
     t2 := clock_timestamp();
 
-    -- this origin's snapshot of these products, replaced (a plain insert:
-    -- a third faster than an upsert, and the common run is a new origin)
+    -- this origin's snapshot of these series, replaced (a plain insert: a
+    -- third faster than an upsert, and the common run is a new origin)
     DELETE FROM salesflow.forecasts f
      USING sf_fc_results r
-     WHERE f.tenant_id = tid AND f.product_id = r.product_id AND f.origin = as_of;
-    INSERT INTO salesflow.forecasts (tenant_id, product_id, origin, day, step, method, point, lo80, hi80, lo95, hi95)
-    SELECT tid, r.product_id, as_of, as_of + x.h::int, x.h::int, r.method, x.point, x.lo80, x.hi80, x.lo95, x.hi95
+     WHERE f.tenant_id = tid AND f.product_id = r.product_id AND f.location = r.location AND f.origin = as_of;
+    INSERT INTO salesflow.forecasts (tenant_id, product_id, location, origin, day, step, method, point, lo80, hi80,
+                                     lo95, hi95)
+    SELECT tid, r.product_id, r.location, as_of, as_of + x.h::int, x.h::int, r.method, x.point, x.lo80, x.hi80,
+           x.lo95, x.hi95
       FROM sf_fc_results r,
            unnest(r.point, r.lo80, r.hi80, r.lo95, r.hi95) WITH ORDINALITY x(point, lo80, hi80, lo95, hi95, h);
     RAISE DEBUG 'salesflow.refresh_forecasts: % products, series and fit % ms (series %), models % ms, forecasts % ms', n,
@@ -372,24 +417,30 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION salesflow.refresh_forecasts(text, int, text, boolean, int) IS
-    'Forecasts daily units of every product of the tenant (or, with only_changed, those changed since their model was fitted) `horizon` days ahead from up to history_days of sales_daily; method from the argument, the setting forecast.method, or auto. Returns the number of products forecast.';
+COMMENT ON FUNCTION salesflow.refresh_forecasts(text, int, text, boolean, int, boolean) IS
+    'Forecasts daily units of every product of the tenant (or, with only_changed, those changed since their model was fitted) `horizon` days ahead from up to history_days of sales_daily; with by_location, every product x location with sales in sales_daily_location instead. Method from the argument, the setting forecast.method, or auto. Returns the number of series forecast.';
 
 CREATE VIEW salesflow.forecast_accuracy WITH (security_invoker = true, security_barrier = true) AS
-SELECT f.tenant_id, f.product_id, f.step, count(*) AS days,
-       avg(abs(f.point - coalesce(d.units, 0))) AS mae,
-       sum(abs(f.point - coalesce(d.units, 0))) / nullif(sum(coalesce(d.units, 0)), 0) AS wape,
-       sum(f.point - coalesce(d.units, 0)) / nullif(sum(coalesce(d.units, 0)), 0) AS bias,
-       avg(abs(f.point - coalesce(d.units, 0))) / nullif(max(m.mase_scale), 0) AS mase,
-       avg(CASE WHEN coalesce(d.units, 0) BETWEEN f.lo80 AND f.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
-       avg(CASE WHEN coalesce(d.units, 0) BETWEEN f.lo95 AND f.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
+SELECT f.tenant_id, f.product_id, f.location, f.step, count(*) AS days,
+       avg(abs(f.point - a.units)) AS mae,
+       sum(abs(f.point - a.units)) / nullif(sum(a.units), 0) AS wape,
+       sum(f.point - a.units) / nullif(sum(a.units), 0) AS bias,
+       avg(abs(f.point - a.units)) / nullif(max(m.mase_scale), 0) AS mase,
+       avg(CASE WHEN a.units BETWEEN f.lo80 AND f.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
+       avg(CASE WHEN a.units BETWEEN f.lo95 AND f.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
   FROM salesflow.forecasts f
-  LEFT JOIN salesflow.sales_daily d ON d.tenant_id = f.tenant_id AND d.product_id = f.product_id AND d.day = f.day
-  LEFT JOIN salesflow.forecast_models m ON m.tenant_id = f.tenant_id AND m.product_id = f.product_id
+  LEFT JOIN salesflow.sales_daily d
+    ON f.location = '' AND d.tenant_id = f.tenant_id AND d.product_id = f.product_id AND d.day = f.day
+  LEFT JOIN salesflow.sales_daily_location dl
+    ON f.location <> '' AND dl.tenant_id = f.tenant_id AND dl.product_id = f.product_id AND dl.location = f.location
+   AND dl.day = f.day
+  CROSS JOIN LATERAL (SELECT coalesce(d.units, dl.units, 0) AS units) a
+  LEFT JOIN salesflow.forecast_models m
+    ON m.tenant_id = f.tenant_id AND m.product_id = f.product_id AND m.location = f.location
   JOIN (SELECT x.tenant_id, max(x.day) AS last_day FROM salesflow.sales_daily x GROUP BY x.tenant_id) l
     ON l.tenant_id = f.tenant_id
  WHERE f.day <= l.last_day
- GROUP BY f.tenant_id, f.product_id, f.step;
+ GROUP BY f.tenant_id, f.product_id, f.location, f.step;
 COMMENT ON VIEW salesflow.forecast_accuracy IS
-    'Forecast snapshots compared with actual units once the day has data: MAE, WAPE, bias (share of actual), MASE and interval coverage per product and days ahead.';
+    'Forecast snapshots compared with actual units once the day has data: MAE, WAPE, bias (share of actual), MASE and interval coverage per product (and location, for product x location forecasts; '''' for all locations) and days ahead.';
 GRANT SELECT ON salesflow.forecast_accuracy TO salesflow_reader;

@@ -582,7 +582,7 @@ BEGIN
       JOIN salesflow.products p ON p.tenant_id = tid AND p.product_id = s.product_id
       LEFT JOIN salesflow.supply_settings ss ON ss.tenant_id = tid AND ss.product_id = s.product_id
       LEFT JOIN po ON po.product_id = s.product_id
-      LEFT JOIN salesflow.forecast_models m ON m.tenant_id = tid AND m.product_id = s.product_id
+      LEFT JOIN salesflow.forecast_models m ON m.tenant_id = tid AND m.product_id = s.product_id AND m.location = ''
       LEFT JOIN LATERAL (
           -- the model's snapshot from day0 on; the one-day error sd from the
           -- first day's 95% interval (its upper half when the lower bound was
@@ -591,7 +591,8 @@ BEGIN
                  (array_agg(CASE WHEN fc.lo95 > 0 THEN (fc.hi95 - fc.lo95) / (2 * 1.959963984540054)
                                  ELSE greatest(fc.hi95 - fc.point, 0) / 1.959963984540054 END ORDER BY fc.day))[1] AS sd1
             FROM salesflow.forecasts fc
-           WHERE fc.tenant_id = tid AND fc.product_id = s.product_id AND fc.origin = m.data_end AND fc.day >= day0
+           WHERE fc.tenant_id = tid AND fc.product_id = s.product_id AND fc.location = '' AND fc.origin = m.data_end
+             AND fc.day >= day0
       ) f ON true;
 
     DELETE FROM salesflow.replenishment r WHERE r.tenant_id = tid;

@@ -122,6 +122,7 @@ SELECT f.tenant_id, f.day, (f.day::timestamp AT TIME ZONE t.timezone) AS "time",
        CASE WHEN f.day <= l.last_day THEN coalesce(sum(d.units), 0)::float8 END AS actual
   FROM (SELECT DISTINCT ON (x.tenant_id, x.product_id, x.day) x.tenant_id, x.product_id, x.day, x.point, x.lo80, x.hi80
           FROM salesflow.forecasts x
+         WHERE x.location = ''
          ORDER BY x.tenant_id, x.product_id, x.day, x.origin DESC) f
   JOIN salesflow.tenants t ON t.tenant_id = f.tenant_id
   JOIN (SELECT s.tenant_id, max(s.day) AS last_day FROM salesflow.sales_daily s GROUP BY s.tenant_id) l

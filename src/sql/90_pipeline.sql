@@ -45,7 +45,12 @@ BEGIN
     BEGIN
         n := CASE step
             WHEN 'segments' THEN salesflow.refresh_segments(tenant::text, only_changed => true)
+            -- per product, and per product and location when the tenant's
+            -- setting forecast.by_location is true
             WHEN 'forecasts' THEN salesflow.refresh_forecasts(tenant::text, only_changed => true)
+                + CASE WHEN salesflow._tenant_setting(tenant, 'forecast.by_location', 'false') = 'true'::jsonb
+                       THEN salesflow.refresh_forecasts(tenant::text, only_changed => true, by_location => true)
+                       ELSE 0 END
             WHEN 'predicted_orders' THEN salesflow.refresh_predicted_orders(tenant::text, only_changed => true)
             WHEN 'associations' THEN salesflow.refresh_associations(tenant::text)
             WHEN 'replenishment' THEN salesflow.refresh_replenishment(tenant::text)
