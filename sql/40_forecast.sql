@@ -205,3 +205,11 @@ SELECT tenant_id, 'forecast.method', '"mean"' FROM salesflow.tenants WHERE name 
 SELECT salesflow._run_step(tenant_id, 'forecasts') AS series_refitted FROM salesflow.tenants WHERE name = 'fc_loc';
 SELECT p.sku, m.location, m.data_end FROM salesflow.forecast_models m JOIN salesflow.products p USING (tenant_id, product_id)
  WHERE m.tenant_id = :loc_tid ORDER BY 1, 2;
+-- the tenant's accuracy per snapshot (pooled forecasts): the origin of
+-- 2024-02-29 against the 3 days sold since (both products, P2 sold nothing)
+SELECT origin, step, products, days, round(wape::numeric, 4) AS wape, round(bias::numeric, 4) AS bias,
+       round(coverage80, 4) AS coverage80
+  FROM salesflow.forecast_accuracy_by_origin WHERE tenant_id = :loc_tid ORDER BY origin, step;
+SELECT count(*) AS error_rows, count(*) FILTER (WHERE location <> '') AS location_rows,
+       sum(actual) FILTER (WHERE location = '' AND origin = date '2024-02-29') AS pooled_actual
+  FROM salesflow.forecast_errors WHERE tenant_id = :loc_tid;

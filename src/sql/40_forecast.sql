@@ -420,27 +420,54 @@ $$;
 COMMENT ON FUNCTION salesflow.refresh_forecasts(text, int, text, boolean, int, boolean) IS
     'Forecasts daily units of every product of the tenant (or, with only_changed, those changed since their model was fitted) `horizon` days ahead from up to history_days of sales_daily; with by_location, every product x location with sales in sales_daily_location instead. Method from the argument, the setting forecast.method, or auto. Returns the number of series forecast.';
 
-CREATE VIEW salesflow.forecast_accuracy WITH (security_invoker = true, security_barrier = true) AS
-SELECT f.tenant_id, f.product_id, f.location, f.step, count(*) AS days,
-       avg(abs(f.point - a.units)) AS mae,
-       sum(abs(f.point - a.units)) / nullif(sum(a.units), 0) AS wape,
-       sum(f.point - a.units) / nullif(sum(a.units), 0) AS bias,
-       avg(abs(f.point - a.units)) / nullif(max(m.mase_scale), 0) AS mase,
-       avg(CASE WHEN a.units BETWEEN f.lo80 AND f.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
-       avg(CASE WHEN a.units BETWEEN f.lo95 AND f.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
+-- One row per forecast day whose actual is known: the snapshot row, the
+-- units sold (0 without a row) and the MASE scale of the product's current
+-- model. The accuracy views aggregate it.
+CREATE VIEW salesflow.forecast_errors WITH (security_invoker = true, security_barrier = true) AS
+SELECT f.tenant_id, f.product_id, f.location, f.origin, f.day, f.step, f.method, f.point, f.lo80, f.hi80, f.lo95,
+       f.hi95, a.units AS actual, m.mase_scale
   FROM salesflow.forecasts f
   LEFT JOIN salesflow.sales_daily d
     ON f.location = '' AND d.tenant_id = f.tenant_id AND d.product_id = f.product_id AND d.day = f.day
   LEFT JOIN salesflow.sales_daily_location dl
     ON f.location <> '' AND dl.tenant_id = f.tenant_id AND dl.product_id = f.product_id AND dl.location = f.location
    AND dl.day = f.day
-  CROSS JOIN LATERAL (SELECT coalesce(d.units, dl.units, 0) AS units) a
+  CROSS JOIN LATERAL (SELECT coalesce(d.units, dl.units, 0)::float8 AS units) a
   LEFT JOIN salesflow.forecast_models m
     ON m.tenant_id = f.tenant_id AND m.product_id = f.product_id AND m.location = f.location
   JOIN (SELECT x.tenant_id, max(x.day) AS last_day FROM salesflow.sales_daily x GROUP BY x.tenant_id) l
     ON l.tenant_id = f.tenant_id
- WHERE f.day <= l.last_day
- GROUP BY f.tenant_id, f.product_id, f.location, f.step;
+ WHERE f.day <= l.last_day;
+COMMENT ON VIEW salesflow.forecast_errors IS
+    'Each forecast day whose actual is known (the tenant''s data reaches it): the snapshot''s point and intervals, the units actually sold (0 without sales; per location for product x location forecasts) and the MASE scale of the product''s model.';
+GRANT SELECT ON salesflow.forecast_errors TO salesflow_reader;
+
+CREATE VIEW salesflow.forecast_accuracy WITH (security_invoker = true, security_barrier = true) AS
+SELECT e.tenant_id, e.product_id, e.location, e.step, count(*) AS days,
+       avg(abs(e.point - e.actual)) AS mae,
+       sum(abs(e.point - e.actual)) / nullif(sum(e.actual), 0) AS wape,
+       sum(e.point - e.actual) / nullif(sum(e.actual), 0) AS bias,
+       avg(abs(e.point - e.actual)) / nullif(max(e.mase_scale), 0) AS mase,
+       avg(CASE WHEN e.actual BETWEEN e.lo80 AND e.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
+       avg(CASE WHEN e.actual BETWEEN e.lo95 AND e.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
+  FROM salesflow.forecast_errors e
+ GROUP BY e.tenant_id, e.product_id, e.location, e.step;
 COMMENT ON VIEW salesflow.forecast_accuracy IS
     'Forecast snapshots compared with actual units once the day has data: MAE, WAPE, bias (share of actual), MASE and interval coverage per product (and location, for product x location forecasts; '''' for all locations) and days ahead.';
 GRANT SELECT ON salesflow.forecast_accuracy TO salesflow_reader;
+
+-- The tenant's accuracy per forecast origin: a new row each run, so the
+-- trend shows whether the forecasts get better or worse.
+CREATE VIEW salesflow.forecast_accuracy_by_origin WITH (security_invoker = true, security_barrier = true) AS
+SELECT e.tenant_id, e.origin, e.step, count(DISTINCT e.product_id) AS products, count(*) AS days,
+       sum(abs(e.point - e.actual)) / nullif(sum(e.actual), 0) AS wape,
+       sum(e.point - e.actual) / nullif(sum(e.actual), 0) AS bias,
+       avg(abs(e.point - e.actual) / nullif(e.mase_scale, 0)) AS mase,
+       avg(CASE WHEN e.actual BETWEEN e.lo80 AND e.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
+       avg(CASE WHEN e.actual BETWEEN e.lo95 AND e.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
+  FROM salesflow.forecast_errors e
+ WHERE e.location = ''
+ GROUP BY e.tenant_id, e.origin, e.step;
+COMMENT ON VIEW salesflow.forecast_accuracy_by_origin IS
+    'The tenant''s forecast accuracy per snapshot (origin) and days ahead, over all products: WAPE, bias, mean scaled error (MASE) and interval coverage; compare origins to see whether forecasts get better or worse.';
+GRANT SELECT ON salesflow.forecast_accuracy_by_origin TO salesflow_reader;
