@@ -213,3 +213,16 @@ SELECT origin, step, products, days, round(wape::numeric, 4) AS wape, round(bias
 SELECT count(*) AS error_rows, count(*) FILTER (WHERE location <> '') AS location_rows,
        sum(actual) FILTER (WHERE location = '' AND origin = date '2024-02-29') AS pooled_actual
   FROM salesflow.forecast_errors WHERE tenant_id = :loc_tid;
+-- the aggregate's support functions cannot be called by hand (SQL has no
+-- way to write a value of type internal, not even NULL)
+\set VERBOSITY terse
+SELECT salesflow._daily_series_accum(NULL::internal, date '2024-01-01', 1, date '2024-01-01', 3);
+SELECT salesflow._daily_series_combine(NULL::internal, NULL::internal);
+SELECT salesflow._daily_series_final(NULL::internal) IS NULL AS final_null;
+SELECT salesflow._daily_series_serialize(NULL::internal) IS NULL AS serialize_null;
+SELECT salesflow._daily_series_deserialize('\x0000'::bytea, NULL::internal) IS NULL AS deserialize_null;
+-- bad windows
+SELECT salesflow._daily_series(d, 1, date '2024-01-01', 0) FROM (VALUES (date '2024-01-01')) v(d);
+SELECT salesflow._daily_series(d, 1, NULL, 3) FROM (VALUES (date '2024-01-01')) v(d);
+SELECT salesflow._daily_series(d, 1, date '2024-01-01', 3) FROM (VALUES (date '2024-01-03'), (date 'infinity'), (date '2023-12-31')) v(d);
+\set VERBOSITY default
