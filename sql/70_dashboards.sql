@@ -29,6 +29,13 @@ RESET ROLE;
 CALL salesflow.refresh_dashboards();
 SELECT count(*) AS views, bool_and(status = 'ok') AS all_ok, bool_and(mode = 'concurrently') AS concurrently
   FROM salesflow.refresh_log WHERE started_at > now() - interval '1 hour';
+-- the accuracy trend holds what the live view computes, for every tenant
+SELECT count(*) > 0 AS has_rows,
+       count(*) = (SELECT count(*) FROM salesflow.forecast_accuracy_by_origin) AS same_rows,
+       bool_and(a.days = m.days AND a.wape IS NOT DISTINCT FROM m.wape AND a.bias IS NOT DISTINCT FROM m.bias
+                AND a.coverage80 = m.coverage80) AS same_values
+  FROM salesflow.mv_forecast_accuracy m
+  JOIN salesflow.forecast_accuracy_by_origin a USING (tenant_id, origin, step);
 SET ROLE salesflow_writer;
 SELECT count(*) AS writer_reads_log FROM salesflow.refresh_log;
 SELECT bool_or(stale) AS any_stale FROM salesflow.freshness;

@@ -211,6 +211,23 @@ CREATE UNIQUE INDEX mv_business_health_key ON salesflow.mv_business_health (tena
 COMMENT ON MATERIALIZED VIEW salesflow.mv_business_health IS
     'Internal (read through salesflow.business_health): the 0-100 health score and its components per tenant.';
 
+-- Forecast accuracy per snapshot (pooled forecasts), from forecast_errors:
+-- one row per tenant, origin and days ahead.
+CREATE MATERIALIZED VIEW salesflow.mv_forecast_accuracy AS
+SELECT e.tenant_id, e.origin, (e.origin::timestamp AT TIME ZONE t.timezone) AS "time", e.step,
+       count(DISTINCT e.product_id)::int AS products, count(*)::bigint AS days,
+       (sum(abs(e.point - e.actual)) / nullif(sum(e.actual), 0))::float8 AS wape,
+       (sum(e.point - e.actual) / nullif(sum(e.actual), 0))::float8 AS bias,
+       avg(abs(e.point - e.actual) / nullif(e.mase_scale, 0))::float8 AS mase,
+       avg(CASE WHEN e.actual BETWEEN e.lo80 AND e.hi80 THEN 1.0 ELSE 0.0 END)::float8 AS coverage80
+  FROM salesflow.forecast_errors e
+  JOIN salesflow.tenants t ON t.tenant_id = e.tenant_id
+ WHERE e.location = ''
+ GROUP BY e.tenant_id, e.origin, t.timezone, e.step;
+CREATE UNIQUE INDEX mv_forecast_accuracy_key ON salesflow.mv_forecast_accuracy (tenant_id, origin, step);
+COMMENT ON MATERIALIZED VIEW salesflow.mv_forecast_accuracy IS
+    'Internal (read through salesflow.forecast_accuracy_trend): forecast accuracy per tenant, snapshot (origin) and days ahead.';
+
 DO $mv$
 DECLARE
     m regclass;
@@ -292,6 +309,12 @@ SELECT m."time", m.day, m.forecast, m.forecast_lo80, m.forecast_hi80, m.actual
  ORDER BY m.day;
 COMMENT ON VIEW salesflow.forecast_vs_actual IS 'Units forecast (latest snapshot before each day, all products) against units sold, per day of the session''s tenant; actual is NULL for future days.';
 
+CREATE VIEW salesflow.forecast_accuracy_trend WITH (security_barrier = true) AS
+SELECT m."time", m.origin, m.step, m.products, m.days, m.wape, m.bias, m.mase, m.coverage80
+  FROM salesflow.mv_forecast_accuracy m WHERE m.tenant_id = salesflow.current_tenant_id()
+ ORDER BY m.origin, m.step;
+COMMENT ON VIEW salesflow.forecast_accuracy_trend IS 'Forecast accuracy of the session''s tenant per snapshot (origin) and days ahead, over all products: whether forecasts get better or worse.';
+
 CREATE VIEW salesflow.business_health WITH (security_barrier = true) AS
 SELECT m.score, m.growth, m.retention, m.churn, m.stock, m.revenue_90d, m.revenue_prev_90d, m.as_of
   FROM salesflow.mv_business_health m WHERE m.tenant_id = salesflow.current_tenant_id();
@@ -300,7 +323,8 @@ COMMENT ON VIEW salesflow.business_health IS
 
 GRANT SELECT ON salesflow.dashboard_summary, salesflow.sales_by_day, salesflow.sales_by_month, salesflow.sales_metrics,
                 salesflow.top_products, salesflow.top_customers, salesflow.segment_summary, salesflow.churn_clv_summary,
-                salesflow.stock_overview, salesflow.forecast_vs_actual, salesflow.business_health
+                salesflow.stock_overview, salesflow.forecast_vs_actual, salesflow.forecast_accuracy_trend,
+                salesflow.business_health
    TO salesflow_reader;
 
 CREATE FUNCTION salesflow.dashboard_json() RETURNS jsonb
@@ -778,6 +802,13 @@ BEGIN
             ('forecast_lo80', 'Lower bound of the 80% interval (sum over products).'),
             ('forecast_hi80', 'Upper bound of the 80% interval (sum over products).'),
             ('actual', 'Units sold that day (empty for future days).'),
+            ('origin', 'Last day of data of the forecast snapshot.'),
+            ('step', 'Days ahead of the origin.'),
+            ('days', 'Product-days compared.'),
+            ('wape', 'Weighted absolute percentage error: sum of |forecast - actual| / units sold.'),
+            ('bias', 'Sum of (forecast - actual) / units sold: above 0 over-forecasts.'),
+            ('mase', 'Mean absolute error scaled by each product''s in-sample seasonal naive error (below 1: better than last week).'),
+            ('coverage80', 'Share of actuals inside the 80% interval (near 0.8 when calibrated).'),
             ('score', 'Business health score, 0-100.'),
             ('growth', 'Growth component, 0-1 (0.5 = flat revenue over 90 days).'),
             ('retention', 'Retention component, 0-1: share of the previous 90 days'' customers who bought again.'),
@@ -801,7 +832,8 @@ BEGIN
          WHERE v.relnamespace = 'salesflow'::regnamespace AND v.relkind = 'v'
            AND v.relname IN ('dashboard_summary', 'sales_by_day', 'sales_by_month', 'sales_metrics', 'top_products',
                              'top_customers', 'segment_summary', 'churn_clv_summary', 'stock_overview',
-                             'forecast_vs_actual', 'business_health', 'freshness', 'customer_profile')
+                             'forecast_vs_actual', 'forecast_accuracy_trend', 'business_health', 'freshness',
+                             'customer_profile')
     LOOP
         EXECUTE pg_catalog.format('COMMENT ON COLUMN salesflow.%I.%I IS %L', c.relname, c.attname, c.meaning);
     END LOOP;

@@ -23,7 +23,16 @@ SET client_min_messages = warning;
 
 SELECT salesflow.create_tenant('tap_grafana', 'Europe/London', 'GBP') IS NOT NULL AS created \gset
 SELECT salesflow.create_tenant('tap_grafana_fixed', 'UTC', 'EUR') IS NOT NULL AS created \gset
-SELECT (salesflow.import_csv(salesflow.generate_demo_csv(20000), '{"tenant": "tap_grafana"}')).status AS imported \gset
+-- the data in two uploads with a forecast between them, as in production:
+-- the first snapshot is scored against the second upload's sales
+CREATE TEMP TABLE demo_lines AS
+SELECT string_to_array(convert_from(salesflow.generate_demo_csv(20000), 'UTF8'), E'\n') AS a;
+SELECT (salesflow.import_csv(convert_to(array_to_string(a[1:16001], E'\n'), 'UTF8'), '{"tenant": "tap_grafana"}')).status
+       AS imported FROM demo_lines \gset
+ANALYZE salesflow.invoices, salesflow.invoice_items, salesflow.sales_daily, salesflow.products, salesflow.customers;
+SELECT salesflow.refresh_forecasts('tap_grafana', horizon => 28) AS early_forecasts \gset
+SELECT (salesflow.import_csv(convert_to(a[1] || E'\n' || array_to_string(a[16002:], E'\n'), 'UTF8'),
+                             '{"tenant": "tap_grafana"}')).status AS imported FROM demo_lines \gset
 -- fresh statistics: right after a first upload the planner still sees the
 -- tables as they were, and refresh_associations / refresh_predicted_orders
 -- take seconds instead of a tenth of one
