@@ -254,7 +254,9 @@ BEGIN
     -- the series: per product from its first sale (at most history_days
     -- back), or with by_location per product and location from its first
     -- sale there; with only_changed, those whose product changed since their
-    -- model was fitted
+    -- model was fitted (that NOT EXISTS is written out in each statement: as
+    -- a function with a pinned search_path it could not be inlined and cost
+    -- three times as much per product)
     IF by_location THEN
         SELECT count(*), count(*) INTO n, total
           FROM salesflow.products p

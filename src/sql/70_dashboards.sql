@@ -211,19 +211,14 @@ CREATE UNIQUE INDEX mv_business_health_key ON salesflow.mv_business_health (tena
 COMMENT ON MATERIALIZED VIEW salesflow.mv_business_health IS
     'Internal (read through salesflow.business_health): the 0-100 health score and its components per tenant.';
 
--- Forecast accuracy per snapshot (pooled forecasts), from forecast_errors:
--- one row per tenant, origin and days ahead.
+-- Forecast accuracy per snapshot (pooled forecasts): forecast_accuracy_by_origin
+-- materialized, with Grafana's time column.
 CREATE MATERIALIZED VIEW salesflow.mv_forecast_accuracy AS
-SELECT e.tenant_id, e.origin, (e.origin::timestamp AT TIME ZONE t.timezone) AS "time", e.step,
-       count(DISTINCT e.product_id)::int AS products, count(*)::bigint AS days,
-       (sum(abs(e.point - e.actual)) / nullif(sum(e.actual), 0))::float8 AS wape,
-       (sum(e.point - e.actual) / nullif(sum(e.actual), 0))::float8 AS bias,
-       avg(abs(e.point - e.actual) / nullif(e.mase_scale, 0))::float8 AS mase,
-       avg(CASE WHEN e.actual BETWEEN e.lo80 AND e.hi80 THEN 1.0 ELSE 0.0 END)::float8 AS coverage80
-  FROM salesflow.forecast_errors e
-  JOIN salesflow.tenants t ON t.tenant_id = e.tenant_id
- WHERE e.location = ''
- GROUP BY e.tenant_id, e.origin, t.timezone, e.step;
+SELECT a.tenant_id, a.origin, (a.origin::timestamp AT TIME ZONE t.timezone) AS "time", a.step,
+       a.products::int AS products, a.days, a.wape::float8 AS wape, a.bias::float8 AS bias, a.mase::float8 AS mase,
+       a.coverage80::float8 AS coverage80
+  FROM salesflow.forecast_accuracy_by_origin a
+  JOIN salesflow.tenants t ON t.tenant_id = a.tenant_id;
 CREATE UNIQUE INDEX mv_forecast_accuracy_key ON salesflow.mv_forecast_accuracy (tenant_id, origin, step);
 COMMENT ON MATERIALIZED VIEW salesflow.mv_forecast_accuracy IS
     'Internal (read through salesflow.forecast_accuracy_trend): forecast accuracy per tenant, snapshot (origin) and days ahead.';
