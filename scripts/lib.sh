@@ -50,3 +50,18 @@ sf_psql() { "$SF_PGBIN/psql" -X -v ON_ERROR_STOP=1 "$@"; }
 SALESFLOW_DATA_DIR=${SALESFLOW_DATA_DIR:-$(cd "$SF_ROOT/../shared/data" 2>/dev/null && pwd || echo "$SF_ROOT/../shared/data")}
 export SALESFLOW_DATA_DIR
 export SALESFLOW_REPO_DIR=$SF_ROOT
+
+# TAP output of the check scripts (scripts/upgrade-check, scripts/package):
+# `sf_tap STATUS DESCRIPTION` prints "ok N - ..." (STATUS 0) or "not ok N - ...";
+# `sf_tap_done` prints the plan and returns non-zero if any check failed.
+sf_tap_n=0
+sf_tap_failed=0
+sf_tap() {
+    sf_tap_n=$((sf_tap_n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $sf_tap_n - $2"
+    else
+        echo "not ok $sf_tap_n - $2"; sf_tap_failed=$((sf_tap_failed + 1))
+    fi
+}
+sf_tap_done() { echo "1..$sf_tap_n"; [ "$sf_tap_failed" -eq 0 ]; }
