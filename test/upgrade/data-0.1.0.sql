@@ -23,6 +23,12 @@ SELECT status, rejected FROM salesflow.import_csv(convert_to(
     'S-bad,A1,Mug,lots,2.5,2024-01-03,c1' || E'\n', 'UTF8'), '{"tenant": "upg_small"}');
 INSERT INTO salesflow.upload_staging (tenant_id, invoice, sku, quantity, unit_price, invoiced_at, customer)
 VALUES (:small_id, 'S-99', 'B2', '1', '9.99', '2024-01-05', 'c2');
+-- sales by store (a Location column fills sales_daily_location)
+SELECT status, inserted FROM salesflow.import_csv(convert_to(
+    'invoice,sku,qty,price,date,customer,location' || E'\n' ||
+    (SELECT string_agg(format('L-%s,A1,%s,2.5,%s,c%s,%s', g, 1 + g % 2, to_char(date '2024-01-10' + g, 'YYYY-MM-DD'),
+                              g % 3, CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END), E'\n')
+       FROM generate_series(1, 12) g), 'UTF8'), '{"tenant": "upg_small"}');
 
 -- settings, logins, preferences, stock and purchase orders
 INSERT INTO salesflow.settings (tenant_id, name, value)
@@ -45,3 +51,28 @@ CALL salesflow.run_pipeline();
 SELECT salesflow.refresh_associations('upg_shop') >= 0 AS associations;
 SELECT count(*) > 0 AS alerts FROM salesflow.anomalies;
 CALL salesflow.refresh_dashboards(commit_each => false);
+-- a CSV report requested and made
+INSERT INTO salesflow.reports (tenant_id, report) VALUES (:shop_id, 'top_products'), (:small_id, 'sales_by_day');
+SELECT salesflow.make_reports() AS reports_made;
+
+-- the load is only a test if it worked: every upload processed, and every
+-- table holds rows but the work tables that are empty between runs
+DO $$
+DECLARE
+    tbl regclass;
+    empty boolean;
+BEGIN
+    IF EXISTS (SELECT FROM salesflow.uploads WHERE status <> 'processed') THEN
+        RAISE EXCEPTION 'an upload was not processed';
+    END IF;
+    FOR tbl IN SELECT c.oid FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                WHERE d.deptype = 'e' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'salesflow')
+                  AND c.relkind = 'r'
+                  AND c.oid NOT IN ('salesflow._forecast_work'::regclass, 'salesflow.upload_staging'::regclass)
+    LOOP
+        EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s)', tbl) INTO empty;
+        IF empty THEN
+            RAISE EXCEPTION 'the upgrade data leaves % empty', tbl;
+        END IF;
+    END LOOP;
+END $$;
