@@ -12,7 +12,7 @@ SET client_min_messages = warning;
 SELECT tenant_id AS shop_id FROM salesflow.create_tenant('upg_shop', 'Europe/London', 'GBP') \gset
 SELECT status, inserted > 0 AS loaded
   FROM salesflow.import_csv(salesflow.generate_demo_csv(3000, 7), '{"tenant": "upg_shop", "filename": "demo.csv"}');
--- a second tenant with hand-written lines, rejects and a COPY-style staging insert
+-- a second tenant with hand-written lines, a reject, and lines sent with COPY
 SELECT tenant_id AS small_id FROM salesflow.create_tenant('upg_small', 'America/New_York', 'USD') \gset
 SELECT status, rejected FROM salesflow.import_csv(convert_to(
     'invoice,sku,description,qty,price,date,customer' || E'\n' ||
@@ -21,8 +21,12 @@ SELECT status, rejected FROM salesflow.import_csv(convert_to(
                               to_char(date '2023-10-01' + g * 3, 'YYYY-MM-DD'), g % 4), E'\n')
        FROM generate_series(1, 40) g) || E'\n' ||
     'S-bad,A1,Mug,lots,2.5,2024-01-03,c1' || E'\n', 'UTF8'), '{"tenant": "upg_small"}');
-INSERT INTO salesflow.upload_staging (tenant_id, invoice, sku, quantity, unit_price, invoiced_at, customer)
-VALUES (:small_id, 'S-99', 'B2', '1', '9.99', '2024-01-05', 'c2');
+SET salesflow.tenant = 'upg_small';
+COPY salesflow.upload_staging (invoice, sku, quantity, unit_price, invoiced_at, customer) FROM STDIN (FORMAT csv);
+S-99,B2,1,9.99,2024-01-05,c2
+S-100,A1,2,3.50,2024-01-06,c3
+\.
+RESET salesflow.tenant;
 -- sales by store (a Location column fills sales_daily_location)
 SELECT status, inserted FROM salesflow.import_csv(convert_to(
     'invoice,sku,qty,price,date,customer,location' || E'\n' ||
