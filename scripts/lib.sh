@@ -70,7 +70,10 @@ sf_cluster_home() {
 SF_HOME=$(sf_cluster_home)
 
 # The port in the cluster's postgresql.conf (empty before initdb).
-sf_conf_port() { sed -n 's/^port = \([0-9][0-9]*\).*/\1/p' "$SF_HOME/data/postgresql.conf" 2>/dev/null | tail -n 1; }
+sf_conf_port() {
+    [ -f "$SF_HOME/data/postgresql.conf" ] || return 0
+    sed -n 's/^port = \([0-9][0-9]*\).*/\1/p' "$SF_HOME/data/postgresql.conf" | tail -n 1
+}
 
 if [ -n "${SALESFLOW_PORT:-}" ]; then
     SF_PORT=$SALESFLOW_PORT
