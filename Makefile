@@ -26,7 +26,7 @@ REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 
 EIGEN_INC   ?= /usr/include/eigen3
-PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-register \
+PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
 SHLIB_LINK  += -lstdc++ -lm
 
