@@ -1,7 +1,8 @@
 -- User data loaded into a salesflow 0.1.0 install before scripts/upgrade-check
 -- runs ALTER EXTENSION salesflow UPDATE. It goes through the paths users take
--- (import_csv, COPY into upload_staging, the JSON imports, the pipeline and the
--- dashboard refresh), so that every table 0.1.0 has holds rows.
+-- (import_csv of generated and of real invoices, COPY into upload_staging, the
+-- JSON imports, the pipeline, the dashboard refresh and a report), so that
+-- every table 0.1.0 has holds rows. Run from the top of the checkout.
 --
 -- Frozen with 0.1.0: it calls only 0.1.0's API. Never edit it; a later release
 -- gets its own data-<version>.sql.
@@ -12,6 +13,14 @@ SET client_min_messages = warning;
 SELECT tenant_id AS shop_id FROM salesflow.create_tenant('upg_shop', 'Europe/London', 'GBP') \gset
 SELECT status, inserted > 0 AS loaded
   FROM salesflow.import_csv(salesflow.generate_demo_csv(3000, 7), '{"tenant": "upg_shop", "filename": "demo.csv"}');
+-- real invoices (UCI Online Retail, 400 customers: test/data/README.md), read
+-- by the client and uploaded as bytes, as an application does
+SELECT tenant_id AS retail_id FROM salesflow.create_tenant('upg_retail', 'Europe/London', 'GBP') \gset
+\set retail_csv `gzip -dc test/data/online_retail/online_retail_400customers.csv.gz | base64 -w 0`
+SELECT status, lines, inserted, returns, non_product
+  FROM salesflow.import_csv(decode(:'retail_csv', 'base64'), '{"tenant": "upg_retail", "filename": "online_retail_400customers.csv"}');
+\unset retail_csv
+
 -- a second tenant with hand-written lines, a reject, and lines sent with COPY
 SELECT tenant_id AS small_id FROM salesflow.create_tenant('upg_small', 'America/New_York', 'USD') \gset
 SELECT status, rejected FROM salesflow.import_csv(convert_to(
