@@ -128,3 +128,43 @@ export SALESFLOW_TEST_FILES=$SF_HOME/test-files
 SALESFLOW_DATA_DIR=${SALESFLOW_DATA_DIR:-$(cd "$SF_ROOT/../shared/data" 2>/dev/null && pwd || echo "$SF_ROOT/../shared/data")}
 export SALESFLOW_DATA_DIR
 export SALESFLOW_REPO_DIR=$SF_ROOT
+
+# TAP output of the check scripts (scripts/upgrade-check, scripts/package):
+# `sf_tap STATUS DESCRIPTION` prints "ok N - ..." (STATUS 0) or "not ok N - ...";
+# `sf_tap_done` prints the plan and returns non-zero if any check failed.
+sf_tap_n=0
+sf_tap_failed=0
+sf_tap() {
+    sf_tap_n=$((sf_tap_n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $sf_tap_n - $2"
+    else
+        echo "not ok $sf_tap_n - $2"; sf_tap_failed=$((sf_tap_failed + 1))
+    fi
+}
+sf_tap_done() { echo "1..$sf_tap_n"; [ "$sf_tap_failed" -eq 0 ]; }
+
+# A scratch cluster for checks that need a cluster nothing else has touched
+# (no roles or databases left by other tests): initdb in a new directory under
+# /tmp, reachable only through a socket in that directory (no TCP, so no port
+# can clash). `sf_scratch_start PGBIN`, `sf_scratch_psql ARGS`, `sf_scratch_stop`
+# (removes it); PGHOST/PGPORT for other clients: $SF_SCRATCH and 5432.
+SF_SCRATCH=
+SF_SCRATCH_BIN=
+sf_scratch_start() {  # bin directory of the PostgreSQL to run
+    SF_SCRATCH_BIN=$1
+    SF_SCRATCH=$(mktemp -d /tmp/salesflow-scratch.XXXXXX) || return 1
+    chmod 755 "$SF_SCRATCH"
+    if [ "$(id -u)" = 0 ]; then chown "$SF_SERVER_USER" "$SF_SCRATCH"; fi
+    sf_as_server "$SF_SCRATCH_BIN/initdb" -D "$SF_SCRATCH/data" -U "$SF_SERVER_USER" --auth=trust \
+        --encoding=UTF8 --locale=C.UTF-8 >/dev/null &&
+    sf_as_server "$SF_SCRATCH_BIN/pg_ctl" -D "$SF_SCRATCH/data" -l "$SF_SCRATCH/postgres.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$SF_SCRATCH' -c port=5432" start >/dev/null
+}
+sf_scratch_stop() {
+    [ -n "$SF_SCRATCH" ] || return 0
+    sf_as_server "$SF_SCRATCH_BIN/pg_ctl" -D "$SF_SCRATCH/data" -m immediate -w stop >/dev/null 2>&1
+    rm -rf "$SF_SCRATCH"
+    SF_SCRATCH=
+}
+sf_scratch_psql() { "$SF_SCRATCH_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$SF_SCRATCH" -p 5432 -U "$SF_SERVER_USER" "$@"; }
