@@ -26,6 +26,10 @@ REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 
 EIGEN_INC   ?= /usr/include/eigen3
+# -Wall -Wextra is clean, except two classes switched off on purpose:
+#  -Wno-unused-parameter: entry points and callbacks have fixed signatures
+#   (PG_FUNCTION_ARGS, function-pointer kernels) and do not use every argument;
+#  -Wno-register: PostgreSQL 15's headers use `register`, removed in C++17.
 PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
 SHLIB_LINK  += -lstdc++ -lm
