@@ -107,7 +107,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    wanted text := coalesce(nullif(tenant, ''), nullif(pg_catalog.current_setting('salesflow.tenant', true), ''));
+    wanted text := coalesce(nullif(tenant, ''), nullif(pg_catalog.current_setting('salesflow.tenant', true), ''),
+                            -- a login bound to one tenant uses it without a setting
+                            salesflow.current_tenant_id()::text);
     found bigint;
 BEGIN
     IF wanted IS NULL THEN
@@ -129,7 +131,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.require_tenant(text) IS
-    'Tenant id for an API call: the argument if given, else the salesflow.tenant setting; error 28000 when none is selected, 42704 when it does not exist or is not visible to the caller.';
+    'Tenant id for an API call: the argument if given, else the salesflow.tenant setting, else the single tenant of a bound login; error 28000 when none is selected, 42704 when it does not exist or is not visible to the caller.';
 
 CREATE FUNCTION salesflow.create_tenant(name text, timezone text DEFAULT 'UTC', currency text DEFAULT 'EUR')
 RETURNS salesflow.tenants
@@ -239,6 +241,21 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow.setting(text, jsonb) IS
     'Value of a per-tenant setting for the session''s tenant, or the fallback when it is not set.';
+
+-- ---------------------------------------------------------------------------
+-- Notifications
+-- ---------------------------------------------------------------------------
+-- PostgreSQL has no privileges on NOTIFY channels: any role can LISTEN to a
+-- channel and any role can NOTIFY on it. So a payload carries only what any
+-- role may know, the kind and id of a row, and a receiver reads the row
+-- itself through row-level security (which also unmasks a spoofed payload:
+-- the id does not exist or is not the receiver's).
+CREATE FUNCTION salesflow._notify(channel text, kind text, id bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.pg_notify(channel, pg_catalog.jsonb_build_object('kind', kind, 'id', id)::text) $$;
+COMMENT ON FUNCTION salesflow._notify(text, text, bigint) IS
+    'Internal: sends {"kind": kind, "id": id} on a NOTIFY channel; payloads never carry tenant data (any role can LISTEN).';
 
 -- ---------------------------------------------------------------------------
 -- Version and diagnostics

@@ -12,7 +12,8 @@
 --      re-upload or an overlapping export adds nothing;
 --   5. sales_daily gets the new lines' amounts added (touched days only),
 --      touched customers and products get changed_at (the dirty marker);
---   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads.
+--   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads
+--      (the payload holds the upload id only: listeners read the row).
 -- Uploads of one tenant are serialised by an advisory lock (no duplicates,
 -- no deadlocks); different tenants load in parallel.
 
@@ -589,8 +590,7 @@ BEGIN
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
         RAISE WARNING 'upload % failed: %', upload, err_text;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', err_text)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END;
     ANALYZE sf_parsed;
@@ -627,8 +627,7 @@ BEGIN
                processed_at = clock_timestamp()
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', up.error)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END IF;
     UPDATE salesflow.uploads u SET status = 'loaded' WHERE u.tenant_id = tenant AND u.upload_id = upload;
@@ -871,9 +870,7 @@ BEGIN
      WHERE u.tenant_id = tenant AND u.upload_id = upload
     RETURNING * INTO up;
     IF progress THEN RAISE NOTICE 'upload %: % new lines, % duplicates', upload, n_inserted, n_accepted - n_inserted; END IF;
-    PERFORM pg_notify('salesflow_uploads', jsonb_build_object(
-        'tenant_id', tenant, 'upload_id', upload, 'status', up.status, 'lines', up.lines, 'inserted', up.inserted,
-        'duplicates', up.duplicates, 'rejected', up.rejected, 'returns', up.returns)::text);
+    PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
     RETURN up;
 END
 $$;
