@@ -243,6 +243,104 @@ COMMENT ON FUNCTION salesflow.setting(text, jsonb) IS
     'Value of a per-tenant setting for the session''s tenant, or the fallback when it is not set.';
 
 -- ---------------------------------------------------------------------------
+-- Work done for a tenant runs as that tenant
+-- ---------------------------------------------------------------------------
+-- Queue consumers, pipeline steps and report makers are often run by an
+-- admin or a superuser (pg_cron), who bypass row-level security. Each unit of
+-- work for one tenant is therefore wrapped in _act_as_tenant() ...
+-- _act_as_caller(): the tenant is selected and, when the caller would bypass
+-- RLS, the role salesflow_writer is taken, which RLS confines to that tenant.
+-- The unit's results are then exactly those the tenant's own writer would
+-- get, even where a query forgets a tenant_id filter. A unit calls both
+-- inside its BEGIN ... EXCEPTION block, so an error undoes the switch too.
+CREATE FUNCTION salesflow._bypasses_rls() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.rolsuper OR r.rolbypassrls
+           OR pg_catalog.pg_has_role(current_user, 'salesflow_admin', 'USAGE')
+           OR pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+      FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+     WHERE r.rolname = current_user AND c.oid = 'salesflow.tenants'::regclass
+$$;
+COMMENT ON FUNCTION salesflow._bypasses_rls() IS
+    'Internal: true when the current role is not confined by the tenant row-level security (superuser, BYPASSRLS, salesflow_admin, or owner of the tables).';
+
+-- The role and tenant it sets outlive this call: a function's SET clause
+-- restores only its own variables (search_path here). Returns what
+-- _act_as_caller needs to restore.
+CREATE FUNCTION salesflow._act_as_tenant(tenant bigint) RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    saved text[] := ARRAY[pg_catalog.current_setting('salesflow.tenant', true), pg_catalog.current_setting('role')];
+    scratch regclass;
+BEGIN
+    IF salesflow._bypasses_rls() THEN
+        -- scratch tables (sf_*, ON COMMIT DROP) the caller's role made earlier in
+        -- this transaction could not be reused by salesflow_writer
+        FOR scratch IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+                        WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind = 'r'
+                          AND c.relname LIKE 'sf\_%' AND NOT pg_catalog.pg_has_role('salesflow_writer', c.relowner, 'USAGE')
+        LOOP
+            EXECUTE pg_catalog.format('DROP TABLE %s', scratch);
+        END LOOP;
+        PERFORM pg_catalog.set_config('role', 'salesflow_writer', true);
+    END IF;
+    PERFORM pg_catalog.set_config('salesflow.tenant', tenant::text, true);
+    IF salesflow.current_tenant_id() IS DISTINCT FROM tenant THEN
+        RAISE EXCEPTION 'this session cannot act for tenant %', tenant
+            USING ERRCODE = '42501', DETAIL = 'The login is bound to other tenants in salesflow.tenant_logins.';
+    END IF;
+    RETURN saved;
+END
+$$;
+COMMENT ON FUNCTION salesflow._act_as_tenant(bigint) IS
+    'Internal: selects the tenant and, for a caller that bypasses row-level security, takes the role salesflow_writer, so that work done for the tenant sees and writes nothing else; returns the previous tenant and role for _act_as_caller.';
+
+CREATE FUNCTION salesflow._act_as_caller(saved text[]) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.set_config('role', saved[2], true), pg_catalog.set_config('salesflow.tenant', coalesce(saved[1], ''), true)
+$$;
+COMMENT ON FUNCTION salesflow._act_as_caller(text[]) IS 'Internal: restores the role and tenant saved by _act_as_tenant.';
+
+-- ---------------------------------------------------------------------------
+-- Locks: row locks on salesflow's own table, never advisory keys
+-- ---------------------------------------------------------------------------
+-- Advisory lock keys are open to every role, so an outsider holding one could
+-- stall a tenant. Work that must not overlap locks its (tenant, purpose) row
+-- here instead: only the tenant's own writer (RLS) or an admin can take it.
+CREATE TABLE salesflow.tenant_locks (
+    tenant_id bigint NOT NULL REFERENCES salesflow.tenants ON DELETE CASCADE,
+    purpose   text   NOT NULL,
+    PRIMARY KEY (tenant_id, purpose),
+    CONSTRAINT tenant_locks_purpose_check CHECK (purpose IN ('ingest', 'forecasts'))
+);
+COMMENT ON TABLE salesflow.tenant_locks IS
+    'One row per tenant and purpose, locked FOR UPDATE to serialise work: ingest (uploads of one tenant), forecasts (refresh_forecasts of one tenant).';
+COMMENT ON COLUMN salesflow.tenant_locks.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.tenant_locks.purpose IS 'What the lock serialises: ingest or forecasts.';
+SELECT salesflow._tenant_table('salesflow.tenant_locks', false);
+
+CREATE FUNCTION salesflow._lock_tenant(tenant bigint, purpose text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO salesflow.tenant_locks AS l (tenant_id, purpose) VALUES (tenant, purpose) ON CONFLICT DO NOTHING;
+    PERFORM FROM salesflow.tenant_locks l WHERE l.tenant_id = tenant AND l.purpose = _lock_tenant.purpose FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cannot lock % for tenant %', purpose, tenant USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION salesflow._lock_tenant(bigint, text) IS
+    'Internal: waits for and holds, until the transaction ends, the tenant''s lock row for a purpose (ingest, forecasts).';
+
+-- ---------------------------------------------------------------------------
 -- Notifications
 -- ---------------------------------------------------------------------------
 -- PostgreSQL has no privileges on NOTIFY channels: any role can LISTEN to a

@@ -14,8 +14,9 @@
 --      touched customers and products get changed_at (the dirty marker);
 --   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads
 --      (the payload holds the upload id only: listeners read the row).
--- Uploads of one tenant are serialised by an advisory lock (no duplicates,
--- no deadlocks); different tenants load in parallel.
+-- Uploads of one tenant are serialised by the tenant's 'ingest' row in
+-- tenant_locks (no duplicates, no deadlocks; no outsider can hold it);
+-- different tenants load in parallel.
 
 -- ---------------------------------------------------------------------------
 -- Tables
@@ -390,6 +391,15 @@ COMMENT ON FUNCTION salesflow.generate_demo_csv(bigint, bigint) IS
 -- Processing
 -- ---------------------------------------------------------------------------
 
+-- The largest max_field_bytes an upload may ask for: a field is held whole
+-- while its line is parsed, so this bounds the memory one line can take
+-- (kMaxFieldBytesLimit in src/core/ingest/invoice.hpp checks the same).
+CREATE FUNCTION salesflow._max_field_bytes_limit() RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 1048576 $$;
+COMMENT ON FUNCTION salesflow._max_field_bytes_limit() IS 'Internal: the largest max_field_bytes an upload may set (1 MiB).';
+
 -- Validates the options document of an upload; returns it normalised.
 CREATE FUNCTION salesflow._upload_options(options jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -438,6 +448,15 @@ BEGIN
         RAISE EXCEPTION 'option "encoding" must be UTF8, WIN1252, LATIN1 or auto, not "%"', options ->> 'encoding'
             USING ERRCODE = '22023';
     END IF;
+    IF options ? 'progress' AND jsonb_typeof(options -> 'progress') <> 'boolean' THEN
+        RAISE EXCEPTION 'option "progress" must be true or false' USING ERRCODE = '22023';
+    END IF;
+    IF options ? 'max_field_bytes' AND (jsonb_typeof(options -> 'max_field_bytes') <> 'number'
+            OR (options ->> 'max_field_bytes')::numeric NOT BETWEEN 16 AND salesflow._max_field_bytes_limit()
+            OR (options ->> 'max_field_bytes')::numeric % 1 <> 0) THEN
+        RAISE EXCEPTION 'option "max_field_bytes" must be a whole number between 16 and %', salesflow._max_field_bytes_limit()
+            USING ERRCODE = '22023';
+    END IF;
     IF coalesce(options ->> 'decimal', '.') NOT IN ('.', ',') THEN
         RAISE EXCEPTION 'option "decimal" must be "." or ","' USING ERRCODE = '22023';
     END IF;
@@ -465,7 +484,7 @@ DECLARE
     digest text := encode(sha256(content), 'hex');
     up salesflow.uploads;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.checksum = digest;
     IF FOUND THEN
         RETURN up;
@@ -548,12 +567,12 @@ DECLARE
     progress boolean;
     err_text text; err_state text;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.upload_id = upload FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'upload % does not exist', upload USING ERRCODE = '42704';
     END IF;
-    opts := up.options;
+    opts := salesflow._upload_options(up.options);   -- stored options may have been edited since
     SELECT tn.timezone INTO tz FROM salesflow.tenants tn WHERE tn.tenant_id = tenant;
     progress := coalesce((opts ->> 'progress')::boolean, false);
     max_errors := (opts ->> 'max_errors')::numeric;

@@ -237,7 +237,7 @@ BEGIN
     END IF;
     -- one refresh per tenant at a time: a second waits for the first and
     -- then replaces its snapshot (the writes below delete and insert)
-    PERFORM pg_advisory_xact_lock(1936090216, tid::int);
+    PERFORM salesflow._lock_tenant(tid, 'forecasts');
     WITH RECURSIVE ids AS (
         SELECT min(d.product_id) AS id FROM salesflow.sales_daily d WHERE d.tenant_id = tid
         UNION ALL

@@ -1,0 +1,252 @@
+-- The tenant boundary under attack (issue #15). Five actors try to read or
+-- break tenant B (tap_b): the reader, the writer and a bound login of tenant
+-- A (tap_a), a login with no salesflow grants, and an admin running the
+-- background work. Every attack asserts its exact outcome (a SQLSTATE or the
+-- rows). Where it can, the suite walks the catalog (every function, every
+-- relation, every pg_notify, every advisory lock in the sources, every
+-- setting read by the code), so new objects are covered without editing it.
+BEGIN;
+SELECT * FROM no_plan();
+\i test/fixtures/two_tenants.sql
+SELECT tenant_id AS a_id FROM salesflow.tenants WHERE name = 'tap_a' \gset
+SELECT tenant_id AS b_id FROM salesflow.tenants WHERE name = 'tap_b' \gset
+
+CREATE ROLE atk_reader NOLOGIN IN ROLE salesflow_reader;
+CREATE ROLE atk_writer NOLOGIN IN ROLE salesflow_writer;
+CREATE ROLE atk_bound NOLOGIN IN ROLE salesflow_writer;
+CREATE ROLE atk_nobody NOLOGIN;
+CREATE ROLE atk_admin NOLOGIN IN ROLE salesflow_admin;
+INSERT INTO salesflow.tenant_logins (tenant_id, login) VALUES (:a_id, 'atk_bound');
+
+-- the SQLSTATE a statement raises, or 'ok'
+CREATE FUNCTION pg_temp.outcome(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.outcome(text) TO PUBLIC;
+-- The actors take turns inside one test transaction; the scratch tables
+-- (sf_*, ON COMMIT DROP) one role made would not be another's to reuse. A
+-- real job runs in its own transaction: drop them as the superuser here.
+CREATE FUNCTION pg_temp.new_transaction() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_class c
+              WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'sf\_%' AND c.relkind = 'r' LOOP
+        EXECUTE format('DROP TABLE %s', t);
+    END LOOP;
+END $$;
+SELECT pg_temp.new_transaction();
+
+-- ===========================================================================
+-- 1. NOTIFY carries ids only (any role can LISTEN; PostgreSQL has no channel
+--    privileges). Walk: every salesflow function that notifies does it
+--    through salesflow._notify, whose payload is {"kind", "id"}.
+-- ===========================================================================
+SELECT is((SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
+            WHERE p.pronamespace = 'salesflow'::regnamespace AND p.prosrc ~* 'pg_notify' AND p.proname <> '_notify'),
+          NULL, 'attack 1: no salesflow function calls pg_notify except _notify (payloads are ids only)');
+SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'salesflow'::regnamespace AND p.prosrc ~ '_notify\('
+              AND p.proname <> '_notify'),
+          (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'salesflow'::regnamespace
+              AND p.prosrc ~ '_notify\(''salesflow_uploads'', ''upload''|_notify\(a\.channel, ''alert'''
+              AND p.proname <> '_notify'),
+          'attack 1: every _notify call sends kind upload on salesflow_uploads or kind alert on the alert channel');
+SET LOCAL ROLE atk_nobody;
+SELECT is(pg_temp.outcome('LISTEN salesflow_uploads'), 'ok', 'attack 1: a login with no grants can LISTEN (documented: payloads are public)');
+SELECT is(pg_temp.outcome($$NOTIFY salesflow_alerts, '{"kind": "alert", "id": 1}'$$), 'ok',
+          'attack 1: a login with no grants can NOTIFY a fake alert (documented: receivers re-read the row)');
+RESET ROLE;
+UNLISTEN *;
+-- a spoofed id naming B's alert reads as nothing for A's receiver
+SELECT anomaly_id AS b_alert FROM salesflow.anomalies WHERE tenant_id = :b_id LIMIT 1 \gset
+SET LOCAL ROLE atk_reader;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is((SELECT count(*) FROM salesflow.open_alerts WHERE anomaly_id = :b_alert), 0::bigint,
+          'attack 1: A''s receiver re-reading a (spoofed) id of B''s alert gets no row');
+RESET ROLE;
+
+-- ===========================================================================
+-- 2. Queued reports are made as their tenant: an admin's make_reports()
+--    gives exactly what A's writer gets from export_csv.
+-- ===========================================================================
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+INSERT INTO salesflow.reports (report) VALUES ('customers'), ('open_alerts'), ('buying_queue'), ('no_such_report');
+CREATE TEMP TABLE own_exports AS
+SELECT r, salesflow.export_csv(r) AS csv FROM unnest(ARRAY['customers', 'open_alerts', 'buying_queue']) r;
+RESET ROLE;
+RESET salesflow.tenant;
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_admin;
+SELECT cmp_ok(salesflow.make_reports(), '>=', 4::bigint, 'attack 2: the admin''s make_reports() makes A''s four reports');
+RESET ROLE;
+SELECT is((SELECT p.content FROM salesflow.reports p WHERE p.tenant_id = :a_id AND p.report = o.r),
+          o.csv, 'attack 2: report ' || o.r || ' made by the admin equals export_csv by A''s writer')
+  FROM own_exports o;
+SELECT is((SELECT count(*) FROM salesflow.reports p, regexp_split_to_table(p.content, E'\n') l
+            WHERE p.tenant_id = :a_id AND p.report = 'customers' AND l LIKE '%tap_b-%'), 0::bigint,
+          'attack 2: A''s customers report holds no customer of B');
+SELECT is((SELECT status || ' ' || left(error, 5) FROM salesflow.reports WHERE tenant_id = :a_id AND report = 'no_such_report'),
+          'failed 22023', 'attack 2: a bad report fails on its own with its SQLSTATE, the others are done');
+
+-- ===========================================================================
+-- Pipeline steps run as their tenant: each step run by an admin for A gives
+-- the rows A's own writer gets from the same step (walks the step names).
+-- ===========================================================================
+CREATE TEMP TABLE step_outputs (step text, who text, n bigint, fingerprint text);
+GRANT ALL ON step_outputs TO PUBLIC;
+CREATE FUNCTION pg_temp.fingerprint(step text, tenant bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE q text; r text;
+BEGIN
+    q := CASE step
+        WHEN 'segments' THEN 'SELECT customer_id, segment, value_tier, round(clv::numeric, 4) FROM salesflow.customer_segments'
+        WHEN 'forecasts' THEN 'SELECT product_id, day, round(point::numeric, 6) FROM salesflow.forecasts'
+        WHEN 'predicted_orders' THEN 'SELECT customer_id, predicted_date, status FROM salesflow.predicted_orders'
+        WHEN 'associations' THEN 'SELECT antecedent, consequent FROM salesflow.product_associations'
+        WHEN 'replenishment' THEN 'SELECT product_id, category, recommended_qty FROM salesflow.replenishment'
+        WHEN 'anomalies' THEN 'SELECT metric, entity_id, day FROM salesflow.anomalies' END;
+    EXECUTE format('SELECT md5(coalesce(string_agg(x::text, '';'' ORDER BY x::text), '''')) FROM (%s WHERE tenant_id = %s) x', q, tenant)
+       INTO r;
+    RETURN r;
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.fingerprint(text, bigint) TO PUBLIC;
+DO $$
+DECLARE s text; a bigint := (SELECT tenant_id FROM salesflow.tenants WHERE name = 'tap_a');
+BEGIN
+    FOREACH s IN ARRAY ARRAY['segments', 'forecasts', 'predicted_orders', 'associations', 'replenishment', 'anomalies'] LOOP
+        PERFORM pg_temp.new_transaction();
+        SET LOCAL ROLE atk_admin;
+        PERFORM set_config('salesflow.tenant', '', true);
+        INSERT INTO step_outputs SELECT s, 'admin', salesflow.run_scheduled(s, 'tap_a'), pg_temp.fingerprint(s, a);
+        RESET ROLE;
+        PERFORM pg_temp.new_transaction();
+        SET LOCAL ROLE atk_writer;
+        PERFORM set_config('salesflow.tenant', 'tap_a', true);
+        INSERT INTO step_outputs SELECT s, 'writer', salesflow.run_scheduled(s, 'tap_a'), pg_temp.fingerprint(s, a);
+        RESET ROLE;
+    END LOOP;
+END $$;
+SELECT is((SELECT w.fingerprint FROM step_outputs w WHERE w.step = a.step AND w.who = 'writer'), a.fingerprint,
+          'pipeline step ' || a.step || ' run by an admin for A gives the rows A''s writer gets')
+  FROM step_outputs a WHERE a.who = 'admin';
+SELECT is((SELECT count(*) FROM salesflow.pipeline_runs WHERE tenant_id = :a_id AND status = 'failed'), 0::bigint,
+          'no pipeline step of A failed, whoever ran it');
+
+-- ===========================================================================
+-- 3. One tenant's broken queued upload does not stop another's: A queues an
+--    upload with bad options and one with a bad content; B's is processed.
+-- ===========================================================================
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+INSERT INTO salesflow.uploads (checksum, size_bytes, options) VALUES ('atk-1', 10, '{"progress": "x"}'), ('atk-2', 10, '{}');
+INSERT INTO salesflow.upload_contents (tenant_id, upload_id, content)
+SELECT tenant_id, upload_id, convert_to(E'invoice,sku,qty,price,date\natk,A1,1,2.5,2024-02-01\n', 'UTF8')
+  FROM salesflow.uploads WHERE checksum IN ('atk-1', 'atk-2');
+UPDATE salesflow.uploads SET options = '{"max_field_bytes": 2147483647}' WHERE checksum = 'atk-2';
+RESET ROLE;
+SELECT (salesflow._receive_upload(:b_id, convert_to(E'invoice,sku,qty,price,date\nb-q,A1,1,2.5,2024-02-01\n', 'UTF8'),
+                                  '{}', 'import_csv', 'queued.csv')).upload_id AS b_queued \gset
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_admin;
+SELECT cmp_ok(salesflow.process_pending_uploads(), '>=', 3::bigint, 'attack 3: the admin''s queue run goes through every queued upload');
+RESET ROLE;
+SELECT is((SELECT status || ' ' || error_sqlstate FROM salesflow.uploads WHERE tenant_id = :a_id AND checksum = 'atk-1'),
+          'failed 22023', 'attack 3: A''s upload with options {"progress":"x"} failed on its own with 22023');
+SELECT is((SELECT status || ' ' || error_sqlstate FROM salesflow.uploads WHERE tenant_id = :a_id AND checksum = 'atk-2'),
+          'failed 22023', 'attack 3/9: A''s upload asking for max_field_bytes 2147483647 failed on its own with 22023');
+SELECT is((SELECT status FROM salesflow.uploads WHERE upload_id = :b_queued), 'processed',
+          'attack 3: B''s queued upload was processed');
+
+-- ===========================================================================
+-- 5. Locks no outsider can take: no salesflow function takes an advisory
+--    lock (walk), the lock rows are out of reach of other tenants and of
+--    logins without grants, and the old advisory keys stall nothing.
+-- ===========================================================================
+SELECT is((SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
+            WHERE p.pronamespace = 'salesflow'::regnamespace AND p.prosrc ~* 'pg_(try_)?advisory'),
+          NULL, 'attack 5: no salesflow function uses advisory locks');
+SELECT salesflow._lock_tenant(:b_id, 'ingest');   -- B's lock row exists
+SET LOCAL ROLE atk_nobody;
+SELECT is(pg_temp.outcome('SELECT * FROM salesflow.tenant_locks FOR UPDATE'), '42501',
+          'attack 5: a login with no grants cannot lock tenant_locks rows');
+SELECT is(pg_temp.outcome('LOCK TABLE salesflow.tenant_locks'), '42501', 'attack 5: ... nor lock the table');
+SELECT is(pg_temp.outcome('SELECT * FROM salesflow.job_leases FOR UPDATE'), '42501',
+          'attack 5: a login with no grants cannot lock the dashboard lease');
+RESET ROLE;
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is((SELECT count(*) FROM salesflow.tenant_locks WHERE tenant_id = :b_id), 0::bigint,
+          'attack 5: A''s writer cannot see (or lock) B''s lock rows');
+SELECT is(pg_temp.outcome(format('SELECT salesflow._lock_tenant(%s, ''ingest'')', :b_id)), '42501',
+          'attack 5: A''s writer cannot take B''s ingest lock');
+SELECT is(pg_temp.outcome('SELECT * FROM salesflow.job_leases FOR UPDATE'), '42501',
+          'attack 5: A''s writer cannot lock the dashboard lease');
+RESET ROLE;
+SET LOCAL ROLE atk_nobody;
+SELECT pg_advisory_lock(1936090215, :b_id::int), pg_advisory_lock(1936090216, :b_id::int), pg_advisory_lock(7311590427401);
+RESET ROLE;
+SET LOCAL statement_timeout = '20s';
+SELECT is((salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date\nb-adv,A1,1,2.5,2024-02-02\n', 'UTF8'),
+                                '{"tenant": "tap_b"}')).status, 'processed',
+          'attack 5: with the old advisory keys held, B''s import_csv runs');
+SELECT cmp_ok(salesflow.refresh_forecasts('tap_b', horizon => 7), '>=', 0::bigint,
+              'attack 5: ... and B''s refresh_forecasts');
+RESET statement_timeout;
+SELECT pg_advisory_unlock_all();
+
+-- ===========================================================================
+-- 10. A bound login uses its tenant without any SET.
+-- ===========================================================================
+SELECT pg_temp.new_transaction();
+SET LOCAL SESSION AUTHORIZATION atk_bound;
+RESET salesflow.tenant;
+SELECT is((SELECT count(*) FROM salesflow.list_customers() c WHERE c.tenant_id <> :a_id), 0::bigint,
+          'attack 10: list_customers works for a bound login without SET, A''s customers only');
+SELECT cmp_ok((SELECT count(*) FROM salesflow.list_customers()), '>', 0::bigint, '... and it lists them');
+SELECT is(pg_temp.outcome($$SELECT salesflow.search_customers('tap')$$), 'ok', 'attack 10: search_customers works without SET');
+SELECT is((SELECT count(*) FROM salesflow.search_customers('tap_b') c WHERE c.ref LIKE 'tap_b%'), 0::bigint,
+          '... and finds none of B''s customers');
+SELECT is(pg_temp.outcome($$SELECT salesflow.export_csv('customers')$$), 'ok', 'attack 10: export_csv works without SET');
+SELECT is(pg_temp.outcome($$SELECT salesflow.list_open_alerts()$$), 'ok', 'attack 10: list_open_alerts works without SET');
+SELECT is(pg_temp.outcome(format('SELECT salesflow.%s()', f)), 'ok', 'attack 10: ' || f || '() works without SET')
+  FROM unnest(ARRAY['refresh_segments', 'refresh_forecasts', 'refresh_associations', 'refresh_predicted_orders',
+                    'refresh_replenishment', 'refresh_anomalies']) f;
+SET LOCAL salesflow.tenant = 'tap_b';
+SELECT is(pg_temp.outcome($$SELECT salesflow.list_customers()$$), '42704',
+          'attack 10: a bound login naming B in the setting gets 42704');
+SELECT is(pg_temp.outcome($$SELECT salesflow.refresh_segments('tap_b')$$), '42704',
+          'attack 10: ... and cannot refresh B');
+RESET SESSION AUTHORIZATION;
+RESET salesflow.tenant;
+
+-- ===========================================================================
+-- 4. One tenant's extreme figures do not break the dashboards (last: the
+--    values stay until the end of the transaction).
+-- ===========================================================================
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+UPDATE salesflow.sales_daily SET revenue = 99999999999999.9999, units = 999999999999999.999, orders = 2147483647;
+UPDATE salesflow.invoices SET total = 99999999999999.9999;
+UPDATE salesflow.customer_segments SET monetary = 9999999999999999.99, clv = 9999999999999999.99, p_alive = 1e308,
+       expected_purchases_90d = 1.7e308, recency_days = 2147483647;
+UPDATE salesflow.forecasts SET point = 1.7e308, lo80 = 1.7e308, hi80 = 1.7e308;
+RESET ROLE;
+RESET salesflow.tenant;
+SELECT pg_temp.new_transaction();
+SELECT max(refresh_id) AS before_refresh FROM salesflow.refresh_log \gset
+SET LOCAL ROLE atk_admin;
+CALL salesflow.refresh_dashboards(commit_each => false);
+RESET ROLE;
+SELECT is((SELECT string_agg(view_name || ': ' || error, '; ') FROM salesflow.refresh_log
+            WHERE refresh_id > coalesce(:'before_refresh'::bigint, 0) AND status <> 'ok'),
+          NULL, 'attack 4: with A''s extreme values every dashboard view refreshes');
+SET LOCAL ROLE atk_reader;
+SET LOCAL salesflow.tenant = 'tap_b';
+SELECT is((SELECT string_agg(view_name, ', ') FROM salesflow.freshness WHERE stale), NULL,
+          'attack 4: B''s freshness shows no stale view');
+RESET ROLE;
+SELECT * FROM finish();
+ROLLBACK;
