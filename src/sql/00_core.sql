@@ -230,6 +230,145 @@ COMMENT ON COLUMN salesflow.settings.value IS 'Setting value as JSON.';
 COMMENT ON COLUMN salesflow.settings.updated_at IS 'When the setting was last changed.';
 SELECT salesflow._tenant_table('salesflow.settings');
 
+-- The settings catalogue: every setting the code reads, with its type, default
+-- and range. A value is checked when it is written (trigger below), so a bad
+-- value is refused at once with 22023 instead of breaking a nightly job. A
+-- module adds a setting with one INSERT INTO salesflow.setting_definitions
+-- (in its own SQL file and in the upgrade script); docs/settings.md lists
+-- them, and test/pgtap/05_attacks.sql checks that every setting the code
+-- reads is here, with the same default as the code's fallback.
+CREATE TABLE salesflow.setting_definitions (
+    name          text    NOT NULL PRIMARY KEY,
+    type          text    NOT NULL,
+    default_value jsonb,
+    minimum       numeric,
+    maximum       numeric,
+    choices       text[],
+    description   text    NOT NULL,
+    CONSTRAINT setting_definitions_name_check CHECK (name ~ '^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('integer', 'number', 'boolean', 'text', 'date')),
+    CONSTRAINT setting_definitions_range_check CHECK ((minimum IS NULL AND maximum IS NULL) OR type IN ('integer', 'number')),
+    CONSTRAINT setting_definitions_choices_check CHECK (choices IS NULL OR type = 'text')
+);
+COMMENT ON TABLE salesflow.setting_definitions IS
+    'Every per-tenant setting: its JSON type, default, allowed range or choices and meaning; salesflow.settings accepts only these names and values.';
+COMMENT ON COLUMN salesflow.setting_definitions.name IS 'Setting name, module.name.';
+COMMENT ON COLUMN salesflow.setting_definitions.type IS 'integer, number, boolean, text or date (an ISO date string).';
+COMMENT ON COLUMN salesflow.setting_definitions.default_value IS 'Value used when the tenant has none (NULL: computed, see the description).';
+COMMENT ON COLUMN salesflow.setting_definitions.minimum IS 'Smallest allowed value (integer and number).';
+COMMENT ON COLUMN salesflow.setting_definitions.maximum IS 'Largest allowed value (integer and number).';
+COMMENT ON COLUMN salesflow.setting_definitions.choices IS 'Allowed values (text).';
+COMMENT ON COLUMN salesflow.setting_definitions.description IS 'What the setting does.';
+GRANT SELECT ON salesflow.setting_definitions TO salesflow_reader;
+
+-- Why a value does not fit its definition, or NULL when it does.
+CREATE FUNCTION salesflow._setting_error(d salesflow.setting_definitions, value jsonb) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted text := CASE d.type WHEN 'integer' THEN 'a whole number' WHEN 'number' THEN 'a number'
+                               WHEN 'boolean' THEN 'true or false' WHEN 'date' THEN 'a date string (YYYY-MM-DD)'
+                               ELSE 'a string' END
+                   || CASE WHEN d.minimum IS NOT NULL OR d.maximum IS NOT NULL
+                           THEN format(' between %s and %s', coalesce(d.minimum::text, '-infinity'), coalesce(d.maximum::text, 'infinity'))
+                           WHEN d.choices IS NOT NULL THEN ', one of ' || array_to_string(d.choices, ', ')
+                           ELSE '' END;
+    bad boolean;
+BEGIN
+    bad := CASE d.type
+        WHEN 'integer' THEN jsonb_typeof(value) IS DISTINCT FROM 'number' OR (value #>> '{}')::numeric % 1 <> 0
+        WHEN 'number' THEN jsonb_typeof(value) IS DISTINCT FROM 'number'
+        WHEN 'boolean' THEN jsonb_typeof(value) IS DISTINCT FROM 'boolean'
+        ELSE jsonb_typeof(value) IS DISTINCT FROM 'string' END;
+    IF NOT bad AND d.type IN ('integer', 'number') THEN
+        bad := (value #>> '{}')::numeric NOT BETWEEN coalesce(d.minimum, '-infinity') AND coalesce(d.maximum, 'infinity');
+    ELSIF NOT bad AND d.type = 'text' THEN
+        bad := d.choices IS NOT NULL AND NOT (value #>> '{}') = ANY (d.choices);
+    ELSIF NOT bad AND d.type = 'date' THEN
+        bad := (value #>> '{}') !~ '^\d{4}-\d{2}-\d{2}$';
+        IF NOT bad THEN
+            BEGIN
+                PERFORM (value #>> '{}')::date;
+            EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+                bad := true;
+            END;
+        END IF;
+    END IF;
+    RETURN CASE WHEN bad THEN format('setting "%s" must be %s, not %s', d.name, wanted, coalesce(value::text, 'null')) END;
+END
+$$;
+COMMENT ON FUNCTION salesflow._setting_error(salesflow.setting_definitions, jsonb) IS
+    'Internal: why a value does not fit a setting''s definition (type, range, choices), or NULL.';
+
+CREATE FUNCTION salesflow._check_setting() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d salesflow.setting_definitions;
+    err text;
+BEGIN
+    IF TG_TABLE_NAME = 'setting_definitions' THEN
+        err := CASE WHEN NEW.default_value IS NOT NULL THEN salesflow._setting_error(NEW, NEW.default_value) END;
+    ELSE
+        SELECT * INTO d FROM salesflow.setting_definitions x WHERE x.name = NEW.name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'unknown setting "%"', NEW.name
+                USING ERRCODE = '22023', HINT = 'SELECT name, type, minimum, maximum, choices FROM salesflow.setting_definitions lists the settings.';
+        END IF;
+        err := salesflow._setting_error(d, NEW.value);
+    END IF;
+    IF err IS NOT NULL THEN
+        RAISE EXCEPTION '%', err USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION salesflow._check_setting() IS
+    'Internal: trigger refusing (22023) a setting that is unknown or whose value does not fit its definition, and a definition whose default does not fit.';
+CREATE TRIGGER settings_check BEFORE INSERT OR UPDATE ON salesflow.settings
+    FOR EACH ROW EXECUTE FUNCTION salesflow._check_setting();
+CREATE TRIGGER setting_definitions_check BEFORE INSERT OR UPDATE ON salesflow.setting_definitions
+    FOR EACH ROW EXECUTE FUNCTION salesflow._check_setting();
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    -- segments (20_segments.sql)
+    ('segments.as_of', 'date', NULL, NULL, NULL, NULL, 'Day the segments are computed as of (default: the tenant''s latest invoice day).'),
+    ('segments.high_share', 'number', '0.5', 0, 1, NULL, 'Customers ranked by revenue are high value until those before them hold this share of revenue.'),
+    ('segments.medium_share', 'number', '0.8', 0, 1, NULL, '... and medium value until this share; the rest are low value.'),
+    ('segments.clv_months', 'integer', '12', 1, 120, NULL, 'Horizon of the customer lifetime value, in months.'),
+    ('segments.discount_rate', 'number', '0.1', 0, 1, NULL, 'Annual discount rate of the lifetime value.'),
+    ('segments.churn_high_below', 'number', '0.3', 0, 1, NULL, 'Churn risk is high below this P(alive).'),
+    ('segments.churn_low_from', 'number', '0.7', 0, 1, NULL, 'Churn risk is low from this P(alive).'),
+    -- orders (30_orders.sql)
+    ('orders.min_support', 'integer', '5', 1, 1000000, NULL, 'Invoices a product pair must share to become an association rule.'),
+    ('orders.min_confidence', 'number', '0.2', 0, 1, NULL, 'Smallest confidence of an association rule.'),
+    ('orders.min_lift', 'number', '2', 0, 1000, NULL, 'Smallest lift of an association rule.'),
+    -- forecast (40_forecast.sql)
+    ('forecast.method', 'text', '"auto"', NULL, NULL,
+     ARRAY['auto', 'ets', 'ANN', 'AAN', 'AAdN', 'ANA', 'AAA', 'AAdA', 'MNN', 'MAN', 'MAdN', 'MNA', 'MAA', 'MAdA', 'MNM',
+           'MAM', 'MAdM', 'ses', 'theta', 'combo', 'croston', 'sba', 'tsb', 'naive', 'snaive', 'mean'],
+     'Method refresh_forecasts uses when none is passed.'),
+    ('forecast.by_location', 'boolean', 'false', NULL, NULL, NULL, 'The pipeline also forecasts every product x location.'),
+    -- inventory (50_inventory.sql): tenant defaults of supply_settings
+    ('supply.lead_time_days', 'number', '7', 0, 3650, NULL, 'Mean lead time in days.'),
+    ('supply.lead_time_sd_days', 'number', '0', 0, 3650, NULL, 'Standard deviation of the lead time in days.'),
+    ('supply.review_period_days', 'number', '1', 1, 365, NULL, 'Days between reviews (1: the daily batch).'),
+    ('supply.moq', 'number', '0', 0, 1000000000, NULL, 'Minimum order quantity.'),
+    ('supply.pack_size', 'number', '1', 0, 1000000000, NULL, 'Order multiple; 0 for goods sold by weight.'),
+    ('supply.ordering_cost', 'number', '0', 0, 1000000000000, NULL, 'Fixed cost per purchase order (0: no EOQ).'),
+    ('supply.holding_rate', 'number', '0.25', 0, 10, NULL, 'Yearly holding cost as a share of the unit cost.'),
+    ('supply.service_level', 'number', '0.95', 0.0001, 0.9999, NULL, 'Target service level.'),
+    ('supply.service_type', 'text', '"cycle"', NULL, NULL, ARRAY['cycle', 'fill_rate'], 'cycle (no stockout per cycle) or fill_rate (share of demand served from stock).'),
+    ('supply.min_lead_time_observations', 'number', '3', 1, 1000, NULL, 'Received purchase orders needed before lead times come from them.'),
+    ('supply.max_backtest_mase', 'number', '2', 0, 1000, NULL, 'Above this backtest MASE the forecast is called unreliable.'),
+    -- anomalies (60_anomalies.sql)
+    ('anomalies.lookback_days', 'integer', '30', 1, 3650, NULL, 'Alerts only on days at most this many days before the newest sales day.'),
+    ('anomalies.history_days', 'integer', '730', 14, 36500, NULL, 'Days of history that decide what is normal.'),
+    ('anomalies.top_products', 'integer', '20', 0, 1000, NULL, 'Products (by revenue over the last year) whose daily units are scored.'),
+    ('anomalies.escalation', 'number', '1.5', 1, 100, NULL, 'Within the cool-down, only a score this many times larger alerts again.');
+
 CREATE FUNCTION salesflow.setting(name text, fallback jsonb DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -237,10 +376,11 @@ AS $$
     SELECT coalesce(
         (SELECT s.value FROM salesflow.settings s
           WHERE s.tenant_id = salesflow.current_tenant_id() AND s.name = setting.name),
-        fallback)
+        fallback,
+        (SELECT d.default_value FROM salesflow.setting_definitions d WHERE d.name = setting.name))
 $$;
 COMMENT ON FUNCTION salesflow.setting(text, jsonb) IS
-    'Value of a per-tenant setting for the session''s tenant, or the fallback when it is not set.';
+    'Value of a per-tenant setting for the session''s tenant, else the fallback, else its default in setting_definitions.';
 
 -- ---------------------------------------------------------------------------
 -- Work done for a tenant runs as that tenant

@@ -145,11 +145,11 @@ RESET ROLE;
 -- writer of tenant A
 SET LOCAL ROLE salesflow_writer;
 SET LOCAL salesflow.tenant = 'tap_a';
-SELECT lives_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.own', '1')$$,
+SELECT lives_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('anomalies.top_products', '10')$$,
                 'a writer inserts into its own tenant');
-SELECT throws_ok(format($$INSERT INTO salesflow.settings (tenant_id, name, value) VALUES (%s, 'x.foreign', '1')$$, :b_id),
+SELECT throws_ok(format($$INSERT INTO salesflow.settings (tenant_id, name, value) VALUES (%s, 'anomalies.escalation', '2')$$, :b_id),
                  '42501', NULL, 'a writer cannot insert into another tenant');
-SELECT throws_ok(format($$UPDATE salesflow.settings SET tenant_id = %s WHERE name = 'x.own'$$, :b_id),
+SELECT throws_ok(format($$UPDATE salesflow.settings SET tenant_id = %s WHERE name = 'anomalies.top_products'$$, :b_id),
                  '42501', NULL, 'a writer cannot move a row to another tenant');
 SELECT results_eq(format($$UPDATE salesflow.settings SET value = '"hacked"' WHERE tenant_id = %s RETURNING name$$, :b_id),
                   ARRAY[]::text[], 'a writer updates 0 rows of another tenant');

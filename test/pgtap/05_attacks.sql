@@ -198,6 +198,53 @@ RESET statement_timeout;
 SELECT pg_advisory_unlock_all();
 
 -- ===========================================================================
+-- 6. Settings are typed: a value outside its definition is refused on write
+--    (22023, the message names the range). Walk: every setting the code
+--    reads is defined, with the code's fallback as its default.
+-- ===========================================================================
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT throws_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('segments.clv_months', '99999')$$, '22023',
+                 'setting "segments.clv_months" must be a whole number between 1 and 120, not 99999',
+                 'attack 6: segments.clv_months = 99999 is refused with 22023 naming the range');
+SELECT throws_ok($$UPDATE salesflow.settings SET value = '"nonsense"' WHERE name = 'forecast.method'$$, '22023', NULL,
+                 'attack 6: an UPDATE to a value outside the choices is refused');
+SELECT throws_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('segments.clv_month', '12')$$, '22023',
+                 'unknown setting "segments.clv_month"', 'attack 6: a misspelt setting is refused');
+SELECT is(pg_temp.outcome(format($$INSERT INTO salesflow.settings (name, value) VALUES (%L, %L)$$, d.name, v.value)), '22023',
+          'attack 6: ' || d.name || ' = ' || v.value || ' is refused')
+  FROM salesflow.setting_definitions d
+  CROSS JOIN LATERAL (VALUES ('"x"'), ('null'), ('[1]')) v(value)
+ WHERE d.type <> 'text' OR v.value <> '"x"';
+SELECT is(pg_temp.outcome(format($$INSERT INTO salesflow.settings (name, value) VALUES (%L, %L)$$, d.name, (d.maximum + 1)::text)),
+          '22023', 'attack 6: ' || d.name || ' above its maximum is refused')
+  FROM salesflow.setting_definitions d WHERE d.maximum IS NOT NULL;
+SELECT is(pg_temp.outcome(format($$INSERT INTO salesflow.settings (name, value) VALUES (%L, %L)
+                                     ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value$$, d.name, d.default_value)),
+          'ok', 'attack 6: ' || d.name || ' accepts its default')
+  FROM salesflow.setting_definitions d WHERE d.default_value IS NOT NULL;
+RESET ROLE;
+CREATE TEMP TABLE settings_read AS
+SELECT m[1] AS name, m[2]::jsonb AS fallback
+  FROM pg_proc p, regexp_matches(p.prosrc, '_tenant_setting\(\w+, ''([a-z_.]+)'', ''([^'']*)''\)', 'g') m
+ WHERE p.pronamespace = 'salesflow'::regnamespace
+UNION
+SELECT 'supply.' || m[1], to_jsonb(m[2]::numeric)
+  FROM pg_proc p, regexp_matches(p.prosrc, '_supply_default\(\w+, ''([a-z_]+)'', ([0-9.]+)\)', 'g') m
+ WHERE p.pronamespace = 'salesflow'::regnamespace
+UNION
+SELECT m[1], NULL
+  FROM pg_proc p, regexp_matches(p.prosrc, '\.name = ''([a-z_]+\.[a-z_.]+)''', 'g') m
+ WHERE p.pronamespace = 'salesflow'::regnamespace;
+SELECT cmp_ok((SELECT count(DISTINCT name) FROM settings_read), '>=', 25::bigint, 'the sources read at least 25 settings');
+SELECT ok(EXISTS (SELECT 1 FROM salesflow.setting_definitions d WHERE d.name = r.name),
+          'setting ' || r.name || ' read by the code is in setting_definitions')
+  FROM (SELECT DISTINCT name FROM settings_read) r;
+SELECT is((SELECT d.default_value FROM salesflow.setting_definitions d WHERE d.name = r.name), r.fallback,
+          'setting ' || r.name || ': the code''s fallback is the catalogue''s default')
+  FROM settings_read r WHERE r.fallback IS NOT NULL;
+
+-- ===========================================================================
 -- 10. A bound login uses its tenant without any SET.
 -- ===========================================================================
 SELECT pg_temp.new_transaction();
