@@ -284,8 +284,13 @@ COMMENT ON COLUMN salesflow.sales_daily_location.returned_units IS 'Units return
 SELECT salesflow._tenant_table('salesflow.sales_daily_location');
 
 CREATE SEQUENCE salesflow.upload_staging_staging_id_seq AS bigint;
+-- COPY FROM refuses tables under row-level security, so this one has none:
+-- writers may only INSERT (or COPY) into it, never read, change or delete;
+-- the tenant of a row is the session's (the default), and the statement
+-- trigger refuses rows naming another tenant. Its rows never outlive their
+-- statement: the trigger turns them into an upload and discards them.
 CREATE TABLE salesflow.upload_staging (
-    tenant_id     bigint NOT NULL DEFAULT salesflow.current_tenant_id(),
+    tenant_id     bigint NOT NULL DEFAULT coalesce(salesflow.current_tenant_id(), salesflow.require_tenant()),
     staging_id    bigint NOT NULL DEFAULT nextval('salesflow.upload_staging_staging_id_seq'),
     invoice       text,
     customer      text,
@@ -305,7 +310,7 @@ CREATE TABLE salesflow.upload_staging (
 );
 ALTER SEQUENCE salesflow.upload_staging_staging_id_seq OWNED BY salesflow.upload_staging.staging_id;
 COMMENT ON TABLE salesflow.upload_staging IS
-    'COPY invoice lines here (text columns, any subset); each COPY or INSERT statement becomes one upload, processed at once. Stays empty.';
+    'COPY invoice lines here (text columns, any subset) for the session''s tenant; each COPY or INSERT statement becomes one upload, processed at once. Stays empty; writers can only insert (no row-level security, so that COPY works).';
 COMMENT ON COLUMN salesflow.upload_staging.invoice IS 'Invoice / order number.';
 COMMENT ON COLUMN salesflow.upload_staging.customer IS 'Customer reference.';
 COMMENT ON COLUMN salesflow.upload_staging.customer_name IS 'Customer name.';
@@ -320,7 +325,9 @@ COMMENT ON COLUMN salesflow.upload_staging.brand IS 'Product brand.';
 COMMENT ON COLUMN salesflow.upload_staging.city IS 'Customer city.';
 COMMENT ON COLUMN salesflow.upload_staging.country IS 'Customer country.';
 COMMENT ON COLUMN salesflow.upload_staging.location IS 'Store, warehouse or branch of the sale.';
-SELECT salesflow._tenant_table('salesflow.upload_staging', false);
+REVOKE ALL ON salesflow.upload_staging FROM PUBLIC;
+GRANT INSERT ON salesflow.upload_staging TO salesflow_writer;
+GRANT ALL ON salesflow.upload_staging TO salesflow_admin;
 GRANT USAGE ON SEQUENCE salesflow.upload_staging_staging_id_seq, salesflow.uploads_upload_id_seq,
     salesflow.customers_customer_id_seq, salesflow.products_product_id_seq, salesflow.invoices_invoice_id_seq
     TO salesflow_writer;
@@ -973,6 +980,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN v IS NULL THEN '' ELSE '"' || replace(v, '"', '""') || '"' END $$;
 COMMENT ON FUNCTION salesflow._csv_field(text) IS 'Internal: quotes a value as an RFC 4180 CSV field.';
 
+-- Writers cannot read or delete staged rows (see upload_staging), so the
+-- rows a statement staged are discarded here, with the owner's rights, and
+-- only for the session's tenant.
+CREATE FUNCTION salesflow._staging_discard(tenant bigint, ids bigint[]) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH gone AS (DELETE FROM salesflow.upload_staging s
+                   WHERE s.tenant_id = tenant AND tenant = salesflow.current_tenant_id() AND s.staging_id = ANY (ids)
+                  RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION salesflow._staging_discard(bigint, bigint[]) IS
+    'Internal: deletes staged rows of the session''s tenant once the staging trigger has made them an upload (writers cannot delete from upload_staging).';
+REVOKE EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) TO salesflow_writer;
+
 CREATE FUNCTION salesflow._staging_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -984,6 +1008,7 @@ DECLARE
     batch record;
     mapping jsonb;
     up salesflow.uploads;
+    caller text[];
 BEGIN
     FOR batch IN
         SELECT s.tenant_id,
@@ -1008,15 +1033,21 @@ BEGIN
           FROM staged s
          GROUP BY s.tenant_id
     LOOP
+        IF NOT salesflow._bypasses_rls() AND batch.tenant_id IS DISTINCT FROM salesflow.current_tenant_id() THEN
+            RAISE EXCEPTION 'rows staged for tenant % are not for the tenant of this session', batch.tenant_id
+                USING ERRCODE = '42501', HINT = 'Leave tenant_id out: it defaults to the session''s tenant.';
+        END IF;
         SELECT jsonb_object_agg(f, CASE WHEN batch.present[i] THEN f ELSE '' END) INTO mapping
           FROM unnest(fields) WITH ORDINALITY AS u(f, i);
+        caller := salesflow._act_as_tenant(batch.tenant_id);
         up := salesflow._receive_upload(batch.tenant_id, batch.content,
                                         jsonb_build_object('encoding', 'UTF8', 'delimiter', ',', 'mapping', mapping),
                                         'staging', NULL);
         IF up.status NOT IN ('processed', 'parsing', 'loaded') THEN
             up := salesflow._process_upload(batch.tenant_id, up.upload_id);
         END IF;
-        DELETE FROM salesflow.upload_staging s WHERE s.tenant_id = batch.tenant_id AND s.staging_id = ANY (batch.ids);
+        PERFORM salesflow._staging_discard(batch.tenant_id, batch.ids);
+        PERFORM salesflow._act_as_caller(caller);
         RAISE NOTICE 'salesflow upload %: % (% lines, % new, % duplicates, % rejected)',
             up.upload_id, up.status, up.lines, up.inserted, up.duplicates, up.rejected;
     END LOOP;

@@ -215,8 +215,7 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_business_health IS
 -- materialized, with Grafana's time column.
 CREATE MATERIALIZED VIEW salesflow.mv_forecast_accuracy AS
 SELECT a.tenant_id, a.origin, (a.origin::timestamp AT TIME ZONE t.timezone) AS "time", a.step,
-       a.products::int AS products, a.days, a.wape::float8 AS wape, a.bias::float8 AS bias, a.mase::float8 AS mase,
-       a.coverage80::float8 AS coverage80
+       a.products::int AS products, a.days, a.wape, a.bias, a.mase, a.coverage80
   FROM salesflow.forecast_accuracy_by_origin a
   JOIN salesflow.tenants t ON t.tenant_id = a.tenant_id;
 CREATE UNIQUE INDEX mv_forecast_accuracy_key ON salesflow.mv_forecast_accuracy (tenant_id, origin, step);

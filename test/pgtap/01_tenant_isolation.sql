@@ -11,8 +11,17 @@ CREATE TEMP TABLE tenant_tables ON COMMIT DROP AS
 SELECT c.oid::regclass AS tbl
   FROM pg_class c
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
- WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p');
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p')
+   AND has_table_privilege('salesflow_reader', c.oid, 'SELECT');
 GRANT SELECT ON tenant_tables TO PUBLIC;
+-- a tenant table readers cannot read (upload_staging: no RLS, so that COPY
+-- works) is write-only for writers too: no SELECT, UPDATE or DELETE
+SELECT ok(NOT has_table_privilege('salesflow_writer', c.oid, 'SELECT, UPDATE, DELETE, TRUNCATE'),
+          c.oid::regclass || ' (not readable by readers) is insert-only for writers')
+  FROM pg_class c
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p')
+   AND NOT has_table_privilege('salesflow_reader', c.oid, 'SELECT');
 
 SELECT cmp_ok((SELECT count(*) FROM tenant_tables), '>=', 2::bigint, 'the catalog lists the tenant tables');
 

@@ -245,6 +245,51 @@ SELECT is((SELECT d.default_value FROM salesflow.setting_definitions d WHERE d.n
   FROM settings_read r WHERE r.fallback IS NOT NULL;
 
 -- ===========================================================================
+-- 7. COPY into upload_staging works for a writer; the tenant comes from the
+--    session and no other tenant can be named; nobody can read staged rows.
+-- ===========================================================================
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+COPY salesflow.upload_staging (invoice, customer, sku, quantity, unit_price, invoiced_at) FROM STDIN (FORMAT csv);
+atk-copy-1,tap_a-c7,A1,2,3.50,2024-02-03 10:00
+atk-copy-1,tap_a-c7,B2,1,9.99,2024-02-03 10:00
+\.
+SELECT is((SELECT status || ' ' || lines || ' ' || inserted FROM salesflow.uploads
+            WHERE source = 'staging' ORDER BY upload_id DESC LIMIT 1), 'processed 2 2',
+          'attack 7: COPY into upload_staging works for A''s writer and makes one processed upload');
+SELECT is((SELECT count(*) FROM salesflow.invoices WHERE invoice_no = 'atk-copy-1'), 1::bigint,
+          'attack 7: ... whose invoice is A''s');
+SELECT is(pg_temp.outcome(format($$INSERT INTO salesflow.upload_staging (tenant_id, invoice, sku, quantity, unit_price, invoiced_at)
+                                   VALUES (%s, 'atk-copy-2', 'A1', '1', '1', '2024-02-03')$$, :b_id)), '42501',
+          'attack 7: A''s writer cannot stage rows for B');
+SELECT is(pg_temp.outcome('SELECT * FROM salesflow.upload_staging'), '42501', 'attack 7: A''s writer cannot read staged rows');
+SELECT is(pg_temp.outcome('DELETE FROM salesflow.upload_staging'), '42501', 'attack 7: ... nor delete them');
+SELECT is(salesflow._staging_discard(:b_id, ARRAY(SELECT generate_series(1, 1000)::bigint)), 0::bigint,
+          'attack 7: the discard helper deletes nothing of B for A''s writer');
+RESET salesflow.tenant;
+SELECT is(pg_temp.outcome($$INSERT INTO salesflow.upload_staging (invoice, sku) VALUES ('x', 'y')$$), '28000',
+          'attack 7: a writer with no tenant cannot stage rows');
+RESET ROLE;
+SET LOCAL ROLE atk_reader;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT is(pg_temp.outcome($$INSERT INTO salesflow.upload_staging (invoice, sku) VALUES ('x', 'y')$$), '42501',
+          'attack 7: a reader cannot stage rows');
+RESET ROLE;
+RESET salesflow.tenant;
+SELECT is((SELECT count(*) FROM salesflow.upload_staging), 0::bigint, 'attack 7: upload_staging is empty after every statement');
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_admin;
+SET LOCAL salesflow.tenant = 'tap_b';
+COPY salesflow.upload_staging (invoice, customer, sku, quantity, unit_price, invoiced_at) FROM STDIN (FORMAT csv);
+atk-admin-copy,tap_b-c7,A1,2,3.50,2024-02-03 10:00
+\.
+RESET ROLE;
+RESET salesflow.tenant;
+SELECT is((SELECT count(*) FROM salesflow.invoices WHERE invoice_no = 'atk-admin-copy' AND tenant_id = :b_id), 1::bigint,
+          'attack 7: COPY works for an admin too (for the tenant of the session)');
+
+-- ===========================================================================
 -- 10. A bound login uses its tenant without any SET.
 -- ===========================================================================
 SELECT pg_temp.new_transaction();
