@@ -573,6 +573,7 @@ DECLARE
     max_errors numeric; max_ratio numeric;
     progress boolean;
     err_text text; err_state text;
+    own_work_mem text := current_setting('work_mem');
 BEGIN
     PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.upload_id = upload FOR UPDATE;
@@ -633,10 +634,15 @@ BEGIN
     IF progress THEN RAISE NOTICE 'upload %: parsed % lines (% rejected)', upload, n_lines, n_rejected; END IF;
 
     t := clock_timestamp();
+    -- a file of millions of bad lines sorts them here: with a small work_mem
+    -- the sort spills to disk instead of holding them all in memory (the
+    -- function's own work_mem comes back when it returns)
+    PERFORM set_config('work_mem', '16MB', true);
     INSERT INTO salesflow.upload_rejects (tenant_id, upload_id, line_no, reject_no, column_name, value, reason, raw_line)
     SELECT tenant, upload, p.line_no, row_number() OVER (PARTITION BY p.line_no ORDER BY p.reject_reason),
            p.reject_column, p.reject_value, p.reject_reason, p.reject_raw
       FROM sf_parsed p WHERE p.kind = 'R';
+    PERFORM set_config('work_mem', own_work_mem, true);
     v_timings := v_timings || jsonb_build_object('rejects', salesflow._ms_since(t));
 
     -- 3. error limits fail the whole upload (rejects kept, no data)

@@ -69,6 +69,26 @@ SELECT is((SELECT count(*) FROM salesflow.open_alerts WHERE anomaly_id = :b_aler
 RESET ROLE;
 
 -- ===========================================================================
+-- A login with no grants, over the whole catalog: every relation and every
+-- function or procedure of schema salesflow gives 42501.
+-- ===========================================================================
+CREATE TEMP TABLE catalog_calls AS
+SELECT p.oid::regprocedure::text AS object,
+       format('%s %s(%s)', CASE WHEN p.prokind = 'p' THEN 'CALL' ELSE 'SELECT' END, p.oid::regproc,
+              (SELECT string_agg('NULL::' || format_type(t, NULL), ', ') FROM unnest(p.proargtypes::oid[]) t)) AS stmt
+  FROM pg_proc p
+ WHERE p.pronamespace = 'salesflow'::regnamespace
+   AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes::oid[]) t JOIN pg_type y ON y.oid = t WHERE y.typtype = 'p')
+UNION ALL
+SELECT c.oid::regclass::text, format('SELECT * FROM %s LIMIT 1', c.oid::regclass)
+  FROM pg_class c WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm');
+GRANT SELECT ON catalog_calls TO PUBLIC;
+SELECT cmp_ok((SELECT count(*) FROM catalog_calls), '>=', 150::bigint, 'the catalog lists at least 150 functions and relations');
+SET LOCAL ROLE atk_nobody;
+SELECT is(pg_temp.outcome(stmt), '42501', 'a login with no grants gets 42501 from ' || object) FROM catalog_calls;
+RESET ROLE;
+
+-- ===========================================================================
 -- 2. Queued reports are made as their tenant: an admin's make_reports()
 --    gives exactly what A's writer gets from export_csv.
 -- ===========================================================================
@@ -288,6 +308,36 @@ RESET ROLE;
 RESET salesflow.tenant;
 SELECT is((SELECT count(*) FROM salesflow.invoices WHERE invoice_no = 'atk-admin-copy' AND tenant_id = :b_id), 1::bigint,
           'attack 7: COPY works for an admin too (for the tenant of the session)');
+
+-- ===========================================================================
+-- 8. An incompressible 48 kB SKU, customer or invoice number rejects its
+--    line, not the upload. 9. Limits on memory: max_field_bytes and
+--    generate_demo_csv have maxima.
+-- ===========================================================================
+SELECT string_agg(md5(i::text), '') AS big_key FROM generate_series(1, 1500) i \gset
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_a';
+SELECT (u).* FROM (SELECT salesflow.import_csv(convert_to(
+    'invoice,sku,qty,price,date,customer' || E'\n' ||
+    :'big_key' || ',A1,1,2.5,2024-02-04,tap_a-c1' || E'\n' ||
+    'atk-key-2,' || :'big_key' || ',1,2.5,2024-02-04,tap_a-c1' || E'\n' ||
+    'atk-key-3,A1,1,2.5,2024-02-04,' || :'big_key' || E'\n' ||
+    'atk-key-4,A1,1,2.5,2024-02-04,tap_a-c1' || E'\n', 'UTF8')) AS u) x \gset key_
+SELECT is(:'key_status' || ' ' || :'key_inserted' || ' ' || :'key_rejected', 'processed 1 3',
+          'attack 8: 48 kB keys reject their three lines; the fourth line loads');
+SELECT is((SELECT array_agg(reason ORDER BY line_no) FROM salesflow.upload_rejects WHERE upload_id = :key_upload_id),
+          ARRAY['invoice is longer than 256 bytes (48000 bytes)', 'sku is longer than 256 bytes (48000 bytes)',
+                'customer is longer than 256 bytes (48000 bytes)'],
+          'attack 8: each with its reason');
+SELECT throws_ok($$SELECT salesflow.import_csv('invoice,sku,qty,price,date', '{"max_field_bytes": 2147483647}')$$, '22023',
+                 'option "max_field_bytes" must be a whole number between 16 and 1048576',
+                 'attack 9: max_field_bytes 2147483647 is refused with 22023 naming the range');
+RESET ROLE;
+SET LOCAL ROLE atk_reader;
+SELECT throws_ok($$SELECT salesflow.generate_demo_csv(50000000, 1)$$, '22023', 'lines must be between 0 and 10000000',
+                 'attack 9: generate_demo_csv(50000000) is refused before it allocates anything');
+RESET ROLE;
+RESET salesflow.tenant;
 
 -- ===========================================================================
 -- 10. A bound login uses its tenant without any SET.
