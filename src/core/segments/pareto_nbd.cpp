@@ -23,8 +23,10 @@ namespace bm = boost::math;
 
 constexpr const char* kModel = "pareto/nbd";
 
+// With z <= kSeriesMaxZ the transformed series needs a few hundred terms at
+// most; a series that needs more is handed to the quadrature.
 using MathPolicy = bm::policies::policy<bm::policies::promote_double<false>,
-                                        bm::policies::max_series_iterations<200000>>;
+                                        bm::policies::max_series_iterations<5000>>;
 const MathPolicy kPolicy{};
 
 double lgam(double v) { return bm::lgamma(v, kPolicy); }
@@ -73,11 +75,16 @@ Terms terms(const ParetoNbdParams& p, double x, double t_x, double T, LogFCache*
     const double diff = std::abs(p.alpha - p.beta);
     const double z_tx = diff / (m + t_x);
     if (z_tx <= kSeriesMaxZ) {
+        // Euler's transformation 2F1(A, B; A+1; z) = (1−z)^(1−B) 2F1(1, A+1−B; A+1; z)
+        // (A = r+s+x): the original series for B = r+x has terms that grow
+        // like (r+x)_n z^n / n! before they fall, overflowing for large x;
+        // the transformed one falls at least geometrically (ratio < z).
         auto series = [&](double t) {
             try {
-                const double f = bm::hypergeometric_pFq({rsx, b}, {rsx + 1.0}, diff / (m + t),
+                const double z = diff / (m + t);
+                const double f = bm::hypergeometric_pFq({1.0, rsx + 1.0 - b}, {rsx + 1.0}, z,
                                                         static_cast<double*>(nullptr), kPolicy);
-                return std::log(f) - rsx * std::log(m + t);
+                return std::log(f) + (1.0 - b) * std::log1p(-z) - rsx * std::log(m + t);
             } catch (const std::exception&) {
                 return std::numeric_limits<double>::quiet_NaN();  // series failed: the quadrature decides
             }
