@@ -238,7 +238,7 @@ COMMENT ON COLUMN salesflow.clv_models.churn_days IS 'Churn window in days (sett
 COMMENT ON COLUMN salesflow.clv_models.holdout_start IS 'Cut-off day of the holdout backtest (as-of day minus churn_days); NULL when there was too little history.';
 COMMENT ON COLUMN salesflow.clv_models.churn_calibration_a IS 'Recalibration intercept: logit(churn risk) = a + b logit(model P(no purchase)), fitted on the holdout (0 = none).';
 COMMENT ON COLUMN salesflow.clv_models.churn_calibration_b IS 'Recalibration slope (1 = none).';
-COMMENT ON COLUMN salesflow.clv_models.candidates IS 'Every candidate model: its fit at the as-of day and its holdout score (Brier before and after recalibration, AUC), chosen = the one used.';
+COMMENT ON COLUMN salesflow.clv_models.candidates IS 'Every candidate model: its fit and score on the holdout (parameters at the cut-off, Brier before and after recalibration, AUC), its fit at the as-of day for the chosen one and BG/NBD; chosen = the one used.';
 COMMENT ON COLUMN salesflow.clv_models.fit_ms IS 'Time to summarise and fit, in milliseconds.';
 COMMENT ON COLUMN salesflow.clv_models.fitted_at IS 'When the model was fitted.';
 COMMENT ON COLUMN salesflow.clv_models.tenant_id IS 'Tenant.';
@@ -379,10 +379,13 @@ COMMENT ON FUNCTION salesflow._churn_days(bigint) IS 'Internal: the tenant''s ch
 -- fitted on the histories at a cut-off (as_of - churn_days, or half-way
 -- through the history when that is shorter) and its P(no purchase until
 -- as_of) is scored against what happened (with a logistic recalibration
--- fitted on the same pairs); each is also fitted at as_of. The
+-- fitted on the same pairs). The chosen one and BG/NBD (the baseline of
+-- backtest_segments) are then fitted at as_of; the others' params stay
+-- NULL (their fit at the cut-off is in holdout). The
 -- lowest recalibrated Brier score is chosen; without a usable holdout (fewer
 -- than 50 customers at the cut-off, or outcomes of one kind) BG/NBD is
--- chosen and not recalibrated.
+-- chosen and not recalibrated. Above 5,000 customers the candidates are
+-- fitted and scored on a fixed hash sample of about 5,000.
 CREATE FUNCTION salesflow._customer_model_candidates(tenant bigint, as_of date, churn_days int)
 RETURNS TABLE(model text, params float8[], loglik float8, iterations int, converged boolean, fit_ms float8,
               holdout jsonb, calibration_a float8, calibration_b float8, chosen boolean)
@@ -396,46 +399,72 @@ DECLARE
     cur record;
     hist record;
     f record;
+    k int;
     scores jsonb;
     m text;
+    best text;
+    fit_sample constant int := 5000;
+    every int;
     found_any jsonb := '[]';
 BEGIN
+    -- Large tenants: the fits see a fixed hash sample of about fit_sample
+    -- customers (the models' four parameters describe the population; the
+    -- Pareto/NBD fit costs seconds per 10,000 customers). Scoring uses everyone.
+    SELECT greatest(1, ceil(count(*) / fit_sample::float8))::int INTO every
+      FROM salesflow._customer_summary(tenant, as_of) s;
     SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
            array_agg(s.t ORDER BY s.customer_id) AS t INTO cur
-      FROM salesflow._customer_summary(tenant, as_of) s;
+      FROM salesflow._customer_summary(tenant, as_of) s
+     WHERE every = 1 OR abs(hashint8(s.customer_id)) % every = 0;
     SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
            array_agg(s.t ORDER BY s.customer_id) AS t,
            array_agg(CASE WHEN EXISTS (SELECT 1 FROM salesflow.invoices i
                                         WHERE i.tenant_id = tenant AND i.customer_id = s.customer_id AND NOT i.is_return
                                           AND i.day > cutoff AND i.day <= as_of) THEN 0.0 ELSE 1.0 END
                      ORDER BY s.customer_id) AS y INTO hist
-      FROM salesflow._customer_summary(tenant, cutoff) s;
+      FROM salesflow._customer_summary(tenant, cutoff) s
+     WHERE every = 1 OR abs(hashint8(s.customer_id)) % every = 0;
     IF cur.x IS NULL THEN
         RETURN;
     END IF;
-    FOREACH m IN ARRAY ARRAY['bgnbd', 'mbgnbd', 'pareto_nbd'] LOOP
-        BEGIN
-            SELECT * INTO f FROM salesflow._customer_model_fit(m, cur.x, cur.t_x, cur.t);
-            scores := NULL;
-            IF coalesce(cardinality(hist.x), 0) >= 50 AND 0.0 = ANY (hist.y) AND 1.0 = ANY (hist.y) THEN
+    -- 1. every candidate on the holdout (when there is a usable one)
+    IF coalesce(cardinality(hist.x), 0) >= 50 AND 0.0 = ANY (hist.y) AND 1.0 = ANY (hist.y) THEN
+        FOREACH m IN ARRAY ARRAY['bgnbd', 'mbgnbd', 'pareto_nbd'] LOOP
+            BEGIN
                 SELECT jsonb_build_object('cutoff', cutoff, 'customers', h.customers, 'params', to_jsonb(h.params),
+                                          'loglik', h.loglik, 'converged', h.converged, 'fit_ms', h.fit_ms,
                                           'brier_raw', h.brier_raw, 'brier', h.brier, 'auc', h.auc,
                                           'calibration_a', h.calibration_a, 'calibration_b', h.calibration_b)
                   INTO scores
                   FROM salesflow._customer_model_holdout(m, hist.x, hist.t_x, hist.t, hist.y, (as_of - cutoff) / 7.0) h;
-            END IF;
-            found_any := found_any || jsonb_build_object(
-                'model', m, 'params', to_jsonb(f.params), 'loglik', f.loglik, 'iterations', f.iterations,
-                'converged', f.converged, 'fit_ms', f.fit_ms, 'holdout', scores);
+                found_any := found_any || jsonb_build_object('model', m, 'holdout', scores);
+            EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+                NULL;  -- a model that cannot be fitted on these data is no candidate
+            END;
+        END LOOP;
+    END IF;
+    -- 2. the best one (BG/NBD without a holdout) and BG/NBD, the baseline, fitted at as_of
+    best := coalesce((SELECT c->>'model' FROM jsonb_array_elements(found_any) c
+                       ORDER BY (c#>>'{holdout,brier}')::float8, c->>'model' <> 'bgnbd' LIMIT 1), 'bgnbd');
+    IF NOT found_any @> '[{"model": "bgnbd"}]' THEN
+        found_any := found_any || '[{"model": "bgnbd"}]';
+    END IF;
+    FOR k IN 0 .. jsonb_array_length(found_any) - 1 LOOP
+        CONTINUE WHEN found_any->k->>'model' NOT IN (best, 'bgnbd');
+        BEGIN
+            SELECT * INTO f FROM salesflow._customer_model_fit(found_any->k->>'model', cur.x, cur.t_x, cur.t);
+            found_any := jsonb_set(found_any, ARRAY[k::text], (found_any->k) || jsonb_build_object(
+                'params', to_jsonb(f.params), 'loglik', f.loglik, 'iterations', f.iterations,
+                'converged', f.converged, 'fit_ms', f.fit_ms));
         EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
-            NULL;  -- a model that cannot be fitted on these data is no candidate
+            NULL;  -- params stay empty: nothing is scored
         END;
     END LOOP;
     RETURN QUERY
-    SELECT c->>'model', ARRAY(SELECT jsonb_array_elements_text(c->'params')::float8), (c->>'loglik')::float8,
-           (c->>'iterations')::int, (c->>'converged')::boolean, (c->>'fit_ms')::float8, c->'holdout',
-           coalesce((c#>>'{holdout,calibration_a}')::float8, 0), coalesce((c#>>'{holdout,calibration_b}')::float8, 1),
-           row_number() OVER (ORDER BY (c#>>'{holdout,brier}')::float8 NULLS LAST, c->>'model' <> 'bgnbd') = 1
+    SELECT c->>'model', CASE WHEN c ? 'params' THEN ARRAY(SELECT jsonb_array_elements_text(c->'params')::float8) END,
+           (c->>'loglik')::float8, (c->>'iterations')::int, (c->>'converged')::boolean, (c->>'fit_ms')::float8,
+           c->'holdout', coalesce((c#>>'{holdout,calibration_a}')::float8, 0),
+           coalesce((c#>>'{holdout,calibration_b}')::float8, 1), c->>'model' = best
       FROM jsonb_array_elements(found_any) c;
 END
 $$;
