@@ -25,7 +25,8 @@ REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 EIGEN_INC   ?= /usr/include/eigen3
 PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
-SHLIB_LINK  += -lstdc++ -lm
+# Excel: minizip + expat read workbooks, libxlsxwriter writes them (Debian packages).
+SHLIB_LINK  += -lstdc++ -lm $(shell pkg-config --libs minizip expat xlsxwriter)
 
 # Debian's server is built with LLVM JIT; bitcode for C++ would need clang with
 # our flags. The numeric kernels gain nothing from JIT inlining, so skip it: a
