@@ -12,7 +12,7 @@ MODULE_big  = salesflow
 
 PG_SOURCES   = $(sort $(wildcard src/pg/*.cpp))
 # Core modules linked into the extension (each is src/core/<module>/).
-CORE_MODULES = common ingest segments forecast orders inventory anomaly
+CORE_MODULES = common ingest segments forecast orders inventory anomaly dashboards
 CORE_SOURCES = $(sort $(foreach m,$(CORE_MODULES),$(wildcard src/core/$(m)/*.cpp)))
 OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
