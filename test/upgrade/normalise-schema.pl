@@ -4,7 +4,8 @@
 # the dump is cut into its objects (at pg_dump's "-- Name: ...; Type: ..."
 # headers), the column lines of each CREATE TABLE are sorted (an upgrade
 # appends new columns at the end; a fresh install puts them where src/sql
-# says), and the objects are printed sorted, each under its header.
+# says), the GRANT lines of each privilege list are sorted, and the objects
+# are printed sorted, each under its header.
 use strict;
 use warnings;
 
@@ -22,6 +23,8 @@ while (my ($header, $body) = splice @pieces, 0, 2) {
         my ($open, $columns, $close) = ($1, $2, $3);
         $open . join("\n", sort map { s/,$//r } split /\n/, $columns) . $close
     }gmse;
+    # the order of a privilege list is the order of the grants, not a difference
+    $body = join "\n", sort split /\n/, $body if $header =~ /; Type: ACL;/;
     push @objects, "-- $header\n$body\n";
 }
 print join "\n", sort @objects;
