@@ -14,6 +14,7 @@
 #include "core/ingest/generator.hpp"
 #include "core/ingest/invoice.hpp"
 #include "core/ingest/summary.hpp"
+#include "core/ingest/xlsx.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -452,12 +453,33 @@ SF_FUNCTION(sf_generate_demo_csv) {
     bytea* result = nullptr;
     {
         std::string csv = ingest::generate_invoice_csv(lines, static_cast<std::uint64_t>(seed));
-        if (csv.size() > MaxAllocSize - VARHDRSZ) throw std::range_error("generated file exceeds 1 GB");
-        salesflow::pg::pg_call([&] {
-            result = static_cast<bytea*>(palloc(csv.size() + VARHDRSZ));
-            SET_VARSIZE(result, csv.size() + VARHDRSZ);
-            memcpy(VARDATA(result), csv.data(), csv.size());
-        });
+        result = salesflow::pg::bytea_from(csv);
+    }
+    PG_RETURN_BYTEA_P(result);
+}
+
+// salesflow._xlsx_to_csv(content bytea, sheet text, decimal_sep text) RETURNS bytea:
+// the chosen sheet of an Excel workbook as the CSV the invoice parser reads
+// (row n on line n). A damaged or non-workbook file is 22P04.
+SF_FUNCTION(sf_xlsx_to_csv) {
+    if (PG_ARGISNULL(0))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("upload content must not be null")));
+    bytea* content = PG_GETARG_BYTEA_PP(0);
+    const char* sheet = optional_cstring(fcinfo, 1);
+    const char* decimal = optional_cstring(fcinfo, 2);
+    bytea* result = nullptr;
+    {
+        ingest::XlsxOptions options;
+        options.sheet = sheet;
+        char d = parse_single_char(decimal, "decimal");
+        options.decimal = d == 0 ? '.' : d;
+        std::string csv;
+        try {
+            csv = ingest::xlsx_to_csv(std::string_view(VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content)), options);
+        } catch (const ingest::bad_workbook& e) {
+            throw salesflow::pg::sql_error(ERRCODE_BAD_COPY_FILE_FORMAT, e.what());
+        }
+        result = salesflow::pg::bytea_from(csv);
     }
     PG_RETURN_BYTEA_P(result);
 }

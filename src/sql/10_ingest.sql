@@ -50,15 +50,15 @@ CREATE TABLE salesflow.uploads (
     uploaded_by    name        NOT NULL DEFAULT current_user,
     PRIMARY KEY (tenant_id, upload_id),
     CONSTRAINT uploads_status_check CHECK (status IN ('received', 'parsing', 'loaded', 'processed', 'failed')),
-    CONSTRAINT uploads_source_check CHECK (source IN ('import_csv', 'import_file', 'staging'))
+    CONSTRAINT uploads_source_check CHECK (source IN ('import_csv', 'import_xlsx', 'import_file', 'staging'))
 );
 ALTER SEQUENCE salesflow.uploads_upload_id_seq OWNED BY salesflow.uploads.upload_id;
 CREATE UNIQUE INDEX uploads_checksum_idx ON salesflow.uploads (tenant_id, checksum);
 COMMENT ON TABLE salesflow.uploads IS
     'One row per uploaded file: status (received, parsing, loaded, processed, failed), counts, what was detected, per-phase timings.';
-COMMENT ON COLUMN salesflow.uploads.source IS 'import_csv, import_file or staging (rows COPYed into upload_staging).';
+COMMENT ON COLUMN salesflow.uploads.source IS 'import_csv, import_xlsx, import_file or staging (rows COPYed into upload_staging).';
 COMMENT ON COLUMN salesflow.uploads.filename IS 'File name or path, when known.';
-COMMENT ON COLUMN salesflow.uploads.checksum IS 'SHA-256 of the original bytes; the same file again returns this upload.';
+COMMENT ON COLUMN salesflow.uploads.checksum IS 'SHA-256 of the original bytes (hex; a workbook''s adds /sheet=<the sheet option>); the same file again returns this upload.';
 COMMENT ON COLUMN salesflow.uploads.size_bytes IS 'Size of the original bytes.';
 COMMENT ON COLUMN salesflow.uploads.options IS 'Options the upload was (last) processed with.';
 COMMENT ON COLUMN salesflow.uploads.status IS 'received -> parsing -> loaded -> processed, or failed (see error).';
@@ -389,6 +389,18 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_parse_invoices_into';
 COMMENT ON FUNCTION salesflow._parse_invoices_into(regclass, bytea, text, text, text, text, text, text[], text[], int) IS
     'Internal: _parse_invoices writing its rows straight into a temporary table shaped like _parsed_line (no indexes, no triggers); returns the row count.';
 
+CREATE FUNCTION salesflow._xlsx_to_csv(content bytea, sheet text, decimal_sep text) RETURNS bytea
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_xlsx_to_csv';
+COMMENT ON FUNCTION salesflow._xlsx_to_csv(bytea, text, text) IS
+    'Internal: one sheet of an Excel workbook (by name or 1-based position; NULL = the first) as the CSV the invoice parser reads, sheet row n on line n. A damaged or non-workbook file is 22P04.';
+
+-- An Excel workbook (.xlsx) is a zip archive: its bytes start "PK\3\4".
+CREATE FUNCTION salesflow._is_xlsx(content bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT substring(content FROM 1 FOR 4) = '\x504b0304'::bytea $$;
+COMMENT ON FUNCTION salesflow._is_xlsx(bytea) IS 'Internal: true when the bytes start like a zip archive, as every .xlsx workbook does.';
+
 CREATE FUNCTION salesflow.generate_demo_csv(lines bigint, seed bigint DEFAULT 42) RETURNS bytea
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_generate_demo_csv';
 COMMENT ON FUNCTION salesflow.generate_demo_csv(bigint, bigint) IS
@@ -414,7 +426,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     known constant text[] := ARRAY['tenant', 'preset', 'mapping', 'delimiter', 'decimal', 'date_order', 'encoding',
-                                   'max_errors', 'max_error_ratio', 'max_field_bytes', 'filename', 'progress'];
+                                   'max_errors', 'max_error_ratio', 'max_field_bytes', 'filename', 'progress', 'sheet'];
     bad text;
 BEGIN
     options := coalesce(options, '{}');
@@ -488,7 +500,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    digest text := encode(sha256(content), 'hex');
+    -- one sheet of a workbook is one upload: another sheet of the same bytes is another
+    digest text := encode(sha256(content), 'hex') || coalesce('/sheet=' || (options ->> 'sheet'), '');
     up salesflow.uploads;
 BEGIN
     PERFORM salesflow._lock_tenant(tenant, 'ingest');
@@ -597,13 +610,19 @@ BEGIN
     END IF;
     TRUNCATE sf_parsed;
     BEGIN
-        PERFORM salesflow._parse_invoices_into('pg_temp.sf_parsed'::regclass, c.content,
-                    opts ->> 'delimiter', opts ->> 'decimal', opts ->> 'date_order', opts ->> 'encoding', opts ->> 'preset',
+        -- a workbook's sheet is read as CSV (comma, UTF-8), every CSV rule unchanged
+        PERFORM salesflow._parse_invoices_into('pg_temp.sf_parsed'::regclass, x.content,
+                    CASE WHEN x.is_xlsx THEN ',' ELSE opts ->> 'delimiter' END, opts ->> 'decimal',
+                    opts ->> 'date_order', CASE WHEN x.is_xlsx THEN 'UTF8' ELSE opts ->> 'encoding' END, opts ->> 'preset',
                     ARRAY(SELECT k FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
                     ARRAY(SELECT coalesce(opts -> 'mapping', '{}') ->> k
                             FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
                     (opts ->> 'max_field_bytes')::int)
            FROM salesflow.upload_contents c
+          CROSS JOIN LATERAL (SELECT salesflow._is_xlsx(c.content) AS is_xlsx) k
+          CROSS JOIN LATERAL (SELECT k.is_xlsx,
+                                     CASE WHEN k.is_xlsx THEN salesflow._xlsx_to_csv(c.content, opts ->> 'sheet', opts ->> 'decimal')
+                                          ELSE c.content END AS content) x
           WHERE c.tenant_id = tenant AND c.upload_id = upload;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
@@ -912,19 +931,20 @@ COMMENT ON FUNCTION salesflow._process_upload(bigint, bigint) IS
 -- ---------------------------------------------------------------------------
 -- Entry points
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION salesflow.import_csv(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+-- The shared body of import_csv and import_xlsx: store the bytes (or find
+-- them stored before) and process them.
+CREATE FUNCTION salesflow._import_bytes(content bytea, opts jsonb, source text) RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    opts jsonb := salesflow._upload_options(options);
     tenant bigint := salesflow.require_tenant(opts ->> 'tenant');
     up salesflow.uploads;
 BEGIN
     IF content IS NULL THEN
         RAISE EXCEPTION 'upload content must not be null' USING ERRCODE = '22004';
     END IF;
-    up := salesflow._receive_upload(tenant, content, opts - 'tenant', 'import_csv', opts ->> 'filename');
+    up := salesflow._receive_upload(tenant, content, opts - 'tenant', source, opts ->> 'filename');
     IF up.status IN ('processed', 'parsing', 'loaded') THEN
         RETURN up;   -- the same bytes were uploaded before: nothing redone
     END IF;
@@ -935,8 +955,48 @@ BEGIN
     RETURN salesflow._process_upload(tenant, up.upload_id);
 END
 $$;
+COMMENT ON FUNCTION salesflow._import_bytes(bytea, jsonb, text) IS
+    'Internal: stores upload bytes for the tenant of the validated options (or finds the same bytes stored before) and processes them.';
+
+CREATE FUNCTION salesflow.import_csv(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    opts jsonb := salesflow._upload_options(options);
+BEGIN
+    IF salesflow._is_xlsx(content) THEN
+        RAISE EXCEPTION 'the upload is an Excel workbook (.xlsx), not CSV'
+            USING ERRCODE = '22P04', HINT = 'Use salesflow.import_xlsx(content, options); option "sheet" chooses the sheet.';
+    END IF;
+    IF opts ? 'sheet' THEN
+        RAISE EXCEPTION 'option "sheet" is for import_xlsx' USING ERRCODE = '22023';
+    END IF;
+    RETURN salesflow._import_bytes(content, opts, 'import_csv');
+END
+$$;
 COMMENT ON FUNCTION salesflow.import_csv(bytea, jsonb) IS
     'Imports invoice CSV bytes for the session''s tenant (or options.tenant): stores them, rejects bad lines with reasons, normalises the rest; returns the upload. The same bytes again return the earlier upload.';
+
+CREATE FUNCTION salesflow.import_xlsx(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    opts jsonb := salesflow._upload_options(options);
+BEGIN
+    IF content IS NOT NULL AND NOT salesflow._is_xlsx(content) THEN
+        RAISE EXCEPTION 'the upload is not an Excel workbook (.xlsx files are zip archives)'
+            USING ERRCODE = '22P04', HINT = 'CSV files go to salesflow.import_csv; old .xls workbooks must be saved as .xlsx.';
+    END IF;
+    IF opts ?| ARRAY['delimiter', 'encoding'] THEN
+        RAISE EXCEPTION 'options "delimiter" and "encoding" do not apply to a workbook' USING ERRCODE = '22023';
+    END IF;
+    RETURN salesflow._import_bytes(content, opts, 'import_xlsx');
+END
+$$;
+COMMENT ON FUNCTION salesflow.import_xlsx(bytea, jsonb) IS
+    'Imports one sheet of an Excel workbook (.xlsx; option "sheet": name or 1-based position, default the first) with the same options, rejects (sheet row numbers), idempotency and results as import_csv.';
 
 CREATE FUNCTION salesflow.import_file(path text, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
@@ -944,15 +1004,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     opts jsonb := salesflow._upload_options(options);
-    tenant bigint := salesflow.require_tenant(opts ->> 'tenant');
-    up salesflow.uploads;
 BEGIN
-    up := salesflow._receive_upload(tenant, pg_read_binary_file(path), opts - 'tenant', 'import_file',
-                                    coalesce(opts ->> 'filename', path));
-    IF up.status IN ('processed', 'parsing', 'loaded') THEN
-        RETURN up;
-    END IF;
-    RETURN salesflow._process_upload(tenant, up.upload_id);
+    RETURN salesflow._import_bytes(pg_read_binary_file(path),
+                                   opts || jsonb_build_object('filename', coalesce(opts ->> 'filename', path)), 'import_file');
 END
 $$;
 COMMENT ON FUNCTION salesflow.import_file(text, jsonb) IS
@@ -1070,9 +1124,9 @@ CREATE TRIGGER upload_staging_process
 
 DO $grants$
 BEGIN
-    EXECUTE 'REVOKE EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_file(text, jsonb),
+    EXECUTE 'REVOKE EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_xlsx(bytea, jsonb), salesflow.import_file(text, jsonb),
              salesflow.process_upload(bigint, jsonb) FROM PUBLIC';
-    EXECUTE 'GRANT EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_file(text, jsonb),
+    EXECUTE 'GRANT EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_xlsx(bytea, jsonb), salesflow.import_file(text, jsonb),
              salesflow.process_upload(bigint, jsonb) TO salesflow_writer';
 END
 $grants$;

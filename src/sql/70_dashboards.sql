@@ -450,27 +450,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow._report_source(text) IS 'Internal: the fixed query behind each report name of export_csv (user input never becomes SQL).';
 
-CREATE FUNCTION salesflow.export_csv(report text, options jsonb DEFAULT '{}') RETURNS text
+-- The rows of a report, in the order and number asked, into the session's
+-- temp table sf_report (dropped at commit); returns its column names.
+CREATE FUNCTION salesflow._report_rows(report text, options jsonb) RETURNS text[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     src text := salesflow._report_source(report);
-    delim text := coalesce(options ->> 'delimiter', ',');
     order_col text := options ->> 'order_by';
     descending boolean := coalesce((options ->> 'descending')::boolean, false);
     max_rows bigint := coalesce((options ->> 'limit')::bigint, 1000000);
     cols text[];
-    header text;
-    body text;
 BEGIN
     PERFORM salesflow.require_tenant();
     IF src IS NULL THEN
         RAISE EXCEPTION 'unknown report "%"', report USING ERRCODE = '22023',
               HINT = 'Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts.';
-    END IF;
-    IF delim NOT IN (',', ';', E'\t', '|') THEN
-        RAISE EXCEPTION 'delimiter must be one of , ; | or a tab' USING ERRCODE = '22023';
     END IF;
     IF max_rows < 0 THEN
         RAISE EXCEPTION 'limit must be >= 0' USING ERRCODE = '22023';
@@ -478,27 +474,71 @@ BEGIN
     IF to_regclass('pg_temp.sf_report') IS NOT NULL THEN
         DROP TABLE sf_report;
     END IF;
-    EXECUTE 'CREATE TEMP TABLE sf_report ON COMMIT DROP AS ' || src;
+    EXECUTE 'CREATE TEMP TABLE sf_report ON COMMIT DROP AS ' || src || ' WITH NO DATA';
     SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO cols
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'pg_temp.sf_report'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
     IF order_col IS NOT NULL AND NOT order_col = ANY (cols) THEN
         RAISE EXCEPTION 'report "%" has no column "%"', report, order_col USING ERRCODE = '42703',
               HINT = 'Columns: ' || array_to_string(cols, ', ');
     END IF;
-    SELECT string_agg(salesflow._csv_field(c), delim ORDER BY o) INTO header FROM unnest(cols) WITH ORDINALITY u(c, o);
-    EXECUTE format('SELECT string_agg((SELECT string_agg(salesflow._csv_field(e.v), %L ORDER BY e.o)
-                                         FROM json_each_text(row_to_json(r)) WITH ORDINALITY e(k, v, o)), E''\n'')
-                      FROM (SELECT * FROM sf_report %s LIMIT %s) r',
-                   delim,
+    -- a fresh temp table is read back in the order it was filled
+    EXECUTE format('INSERT INTO sf_report SELECT * FROM (%s) r %s LIMIT %s', src,
                    CASE WHEN order_col IS NULL THEN '' ELSE format('ORDER BY %I %s', order_col, CASE WHEN descending THEN 'DESC' ELSE 'ASC' END) END,
-                   max_rows)
-      INTO body;
+                   max_rows);
+    RETURN cols;
+END
+$$;
+COMMENT ON FUNCTION salesflow._report_rows(text, jsonb) IS
+    'Internal: the rows of a report of the session''s tenant (options order_by, descending, limit) into the temp table sf_report; returns its columns.';
+
+CREATE FUNCTION salesflow.export_csv(report text, options jsonb DEFAULT '{}') RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    delim text := coalesce(options ->> 'delimiter', ',');
+    cols text[];
+    header text;
+    body text;
+BEGIN
+    IF delim NOT IN (',', ';', E'\t', '|') THEN
+        RAISE EXCEPTION 'delimiter must be one of , ; | or a tab' USING ERRCODE = '22023';
+    END IF;
+    cols := salesflow._report_rows(report, options);
+    SELECT string_agg(salesflow._csv_field(c), delim ORDER BY o) INTO header FROM unnest(cols) WITH ORDINALITY u(c, o);
+    SELECT string_agg((SELECT string_agg(salesflow._csv_field(e.v), delim ORDER BY e.o)
+                         FROM json_each_text(row_to_json(r)) WITH ORDINALITY e(k, v, o)), E'\n')
+      INTO body FROM sf_report r;
     DROP TABLE sf_report;
     RETURN header || E'\n' || coalesce(body || E'\n', '');
 END
 $$;
 COMMENT ON FUNCTION salesflow.export_csv(text, jsonb) IS
     'A dashboard view or list of the session''s tenant as an RFC 4180 CSV document with a header line. Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts. Options: order_by (a column), descending, limit, delimiter (, ; | or tab).';
+
+CREATE FUNCTION salesflow._report_xlsx(sheet text) RETURNS bytea
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_report_xlsx';
+COMMENT ON FUNCTION salesflow._report_xlsx(text) IS
+    'Internal: the rows of the session''s temp table sf_report as a one-sheet Excel workbook (libxlsxwriter): typed cells, bold frozen header, autofilter, column widths.';
+
+CREATE FUNCTION salesflow.export_xlsx(report text, options jsonb DEFAULT '{}') RETURNS bytea
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    workbook bytea;
+BEGIN
+    IF options ? 'delimiter' THEN
+        RAISE EXCEPTION 'option "delimiter" does not apply to a workbook' USING ERRCODE = '22023';
+    END IF;
+    PERFORM salesflow._report_rows(report, options);
+    workbook := salesflow._report_xlsx(report);
+    DROP TABLE sf_report;
+    RETURN workbook;
+END
+$$;
+COMMENT ON FUNCTION salesflow.export_xlsx(text, jsonb) IS
+    'The same reports as export_csv as an Excel workbook (.xlsx): one sheet named after the report, numbers, dates and text as typed cells, a bold frozen header row, an autofilter, column widths from the values. Options: order_by, descending, limit.';
 
 CREATE SEQUENCE salesflow.reports_report_id_seq AS bigint;
 CREATE TABLE salesflow.reports (
@@ -835,8 +875,8 @@ BEGIN
             ('value_tier', 'Value tier by monetary value: high, medium or low.'),
             ('clv', 'Customer lifetime value over the model horizon (BG/NBD + Gamma-Gamma, discounted).'),
             ('avg_clv', 'Average customer lifetime value.'),
-            ('churn_label', 'Churn risk: low, medium or high (from P(alive)); unknown when not scored.'),
-            ('churn_risk', 'Probability the customer has churned (1 - P(alive)).'),
+            ('churn_label', 'Churn risk: low, medium or high (from churn_risk); unknown when not scored.'),
+            ('churn_risk', 'Probability the customer buys nothing in the next segments.churn_days days (calibrated).'),
             ('p_alive', 'Probability the customer is still active (BG/NBD).'),
             ('avg_p_alive', 'Average probability that customers are still active.'),
             ('customer_share', 'Share of the tenant''s scored customers (0-1).'),
