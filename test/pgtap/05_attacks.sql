@@ -180,6 +180,46 @@ SELECT is((SELECT status || ' ' || error_sqlstate FROM salesflow.uploads WHERE t
 SELECT is((SELECT status FROM salesflow.uploads WHERE upload_id = :b_queued), 'processed',
           'attack 3: B''s queued upload was processed');
 
+-- the queue consumer run by an admin gives what the tenant's own writer gets:
+-- the same bytes queued for two fresh tenants, one processed by the admin,
+-- the other by its writer
+SELECT salesflow.create_tenant('tap_q1') IS NOT NULL AS q1, salesflow.create_tenant('tap_q2') IS NOT NULL AS q2 \gset
+CREATE TEMP TABLE queued_bytes AS
+SELECT convert_to('invoice,sku,description,qty,price,date,customer' || E'\n' ||
+                  string_agg(format('Q%s,S%s,Item %s,%s,%s,2024-03-%s 09:00,K%s', g / 3, g % 7, g % 7, 1 + g % 4,
+                                    (1.5 + g % 3)::text, lpad((1 + g % 27)::text, 2, '0'), g % 5), E'\n') ||
+                  E'\nQbad,S1,Item,lots,1.0,2024-03-01,K1\n', 'UTF8') AS content
+  FROM generate_series(1, 60) g;
+SELECT salesflow._receive_upload(t.tenant_id, q.content, '{}', 'import_csv', 'queued.csv') IS NOT NULL AS queued
+  FROM salesflow.tenants t, queued_bytes q WHERE t.name IN ('tap_q1', 'tap_q2');
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_admin;
+SELECT salesflow._process_queued_upload(u.tenant_id, u.upload_id) AS done
+  FROM salesflow.uploads u JOIN salesflow.tenants t USING (tenant_id) WHERE t.name = 'tap_q1' AND u.status = 'received';
+RESET ROLE;
+SELECT pg_temp.new_transaction();
+SET LOCAL ROLE atk_writer;
+SET LOCAL salesflow.tenant = 'tap_q2';
+SELECT is(salesflow.process_pending_uploads(), 1::bigint, 'a writer''s process_pending_uploads() sees its own queued upload only');
+RESET ROLE;
+RESET salesflow.tenant;
+CREATE FUNCTION pg_temp.queue_outcome(tenant text) RETURNS text LANGUAGE sql AS $$
+    SELECT concat_ws(' ', u.status, u.lines, u.accepted, u.inserted, u.rejected, u.returns,
+                     (SELECT md5(string_agg(concat_ws('/', i.invoice_no, p.sku, ii.quantity, ii.line_total, c.ref), ';'
+                                            ORDER BY i.invoice_no, p.sku, ii.occurrence))
+                        FROM salesflow.invoice_items ii
+                        JOIN salesflow.invoices i USING (tenant_id, invoice_id)
+                        JOIN salesflow.products p USING (tenant_id, product_id)
+                        JOIN salesflow.customers c ON c.tenant_id = i.tenant_id AND c.customer_id = i.customer_id
+                       WHERE ii.tenant_id = u.tenant_id),
+                     (SELECT string_agg(r.reason, ';') FROM salesflow.upload_rejects r
+                       WHERE r.tenant_id = u.tenant_id AND r.upload_id = u.upload_id))
+      FROM salesflow.uploads u JOIN salesflow.tenants t USING (tenant_id) WHERE t.name = tenant
+$$;
+SELECT is(pg_temp.queue_outcome('tap_q1'), pg_temp.queue_outcome('tap_q2'),
+          'a queued upload processed by an admin gives exactly what the tenant''s writer gets (counts, lines, rejects)');
+SELECT ok(pg_temp.queue_outcome('tap_q1') LIKE 'processed 61 60 60 1 %', 'both processed 61 lines: 60 loaded, 1 rejected');
+
 -- ===========================================================================
 -- 5. Locks no outsider can take: no salesflow function takes an advisory
 --    lock (walk), the lock rows are out of reach of other tenants and of
