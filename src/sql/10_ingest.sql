@@ -12,9 +12,11 @@
 --      re-upload or an overlapping export adds nothing;
 --   5. sales_daily gets the new lines' amounts added (touched days only),
 --      touched customers and products get changed_at (the dirty marker);
---   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads.
--- Uploads of one tenant are serialised by an advisory lock (no duplicates,
--- no deadlocks); different tenants load in parallel.
+--   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads
+--      (the payload holds the upload id only: listeners read the row).
+-- Uploads of one tenant are serialised by the tenant's 'ingest' row in
+-- tenant_locks (no duplicates, no deadlocks; no outsider can hold it);
+-- different tenants load in parallel.
 
 -- ---------------------------------------------------------------------------
 -- Tables
@@ -282,8 +284,13 @@ COMMENT ON COLUMN salesflow.sales_daily_location.returned_units IS 'Units return
 SELECT salesflow._tenant_table('salesflow.sales_daily_location');
 
 CREATE SEQUENCE salesflow.upload_staging_staging_id_seq AS bigint;
+-- COPY FROM refuses tables under row-level security, so this one has none:
+-- writers may only INSERT (or COPY) into it, never read, change or delete;
+-- the tenant of a row is the session's (the default), and the statement
+-- trigger refuses rows naming another tenant. Its rows never outlive their
+-- statement: the trigger turns them into an upload and discards them.
 CREATE TABLE salesflow.upload_staging (
-    tenant_id     bigint NOT NULL DEFAULT salesflow.current_tenant_id(),
+    tenant_id     bigint NOT NULL DEFAULT coalesce(salesflow.current_tenant_id(), salesflow.require_tenant()),
     staging_id    bigint NOT NULL DEFAULT nextval('salesflow.upload_staging_staging_id_seq'),
     invoice       text,
     customer      text,
@@ -303,7 +310,7 @@ CREATE TABLE salesflow.upload_staging (
 );
 ALTER SEQUENCE salesflow.upload_staging_staging_id_seq OWNED BY salesflow.upload_staging.staging_id;
 COMMENT ON TABLE salesflow.upload_staging IS
-    'COPY invoice lines here (text columns, any subset); each COPY or INSERT statement becomes one upload, processed at once. Stays empty.';
+    'COPY invoice lines here (text columns, any subset) for the session''s tenant; each COPY or INSERT statement becomes one upload, processed at once. Stays empty; writers can only insert (no row-level security, so that COPY works).';
 COMMENT ON COLUMN salesflow.upload_staging.invoice IS 'Invoice / order number.';
 COMMENT ON COLUMN salesflow.upload_staging.customer IS 'Customer reference.';
 COMMENT ON COLUMN salesflow.upload_staging.customer_name IS 'Customer name.';
@@ -318,7 +325,9 @@ COMMENT ON COLUMN salesflow.upload_staging.brand IS 'Product brand.';
 COMMENT ON COLUMN salesflow.upload_staging.city IS 'Customer city.';
 COMMENT ON COLUMN salesflow.upload_staging.country IS 'Customer country.';
 COMMENT ON COLUMN salesflow.upload_staging.location IS 'Store, warehouse or branch of the sale.';
-SELECT salesflow._tenant_table('salesflow.upload_staging', false);
+REVOKE ALL ON salesflow.upload_staging FROM PUBLIC;
+GRANT INSERT ON salesflow.upload_staging TO salesflow_writer;
+GRANT ALL ON salesflow.upload_staging TO salesflow_admin;
 GRANT USAGE ON SEQUENCE salesflow.upload_staging_staging_id_seq, salesflow.uploads_upload_id_seq,
     salesflow.customers_customer_id_seq, salesflow.products_product_id_seq, salesflow.invoices_invoice_id_seq
     TO salesflow_writer;
@@ -401,6 +410,15 @@ COMMENT ON FUNCTION salesflow.generate_demo_csv(bigint, bigint) IS
 -- Processing
 -- ---------------------------------------------------------------------------
 
+-- The largest max_field_bytes an upload may ask for: a field is held whole
+-- while its line is parsed, so this bounds the memory one line can take
+-- (kMaxFieldBytesLimit in src/core/ingest/invoice.hpp checks the same).
+CREATE FUNCTION salesflow._max_field_bytes_limit() RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 1048576 $$;
+COMMENT ON FUNCTION salesflow._max_field_bytes_limit() IS 'Internal: the largest max_field_bytes an upload may set (1 MiB).';
+
 -- Validates the options document of an upload; returns it normalised.
 CREATE FUNCTION salesflow._upload_options(options jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -449,6 +467,15 @@ BEGIN
         RAISE EXCEPTION 'option "encoding" must be UTF8, WIN1252, LATIN1 or auto, not "%"', options ->> 'encoding'
             USING ERRCODE = '22023';
     END IF;
+    IF options ? 'progress' AND jsonb_typeof(options -> 'progress') <> 'boolean' THEN
+        RAISE EXCEPTION 'option "progress" must be true or false' USING ERRCODE = '22023';
+    END IF;
+    IF options ? 'max_field_bytes' AND (jsonb_typeof(options -> 'max_field_bytes') <> 'number'
+            OR (options ->> 'max_field_bytes')::numeric NOT BETWEEN 16 AND salesflow._max_field_bytes_limit()
+            OR (options ->> 'max_field_bytes')::numeric % 1 <> 0) THEN
+        RAISE EXCEPTION 'option "max_field_bytes" must be a whole number between 16 and %', salesflow._max_field_bytes_limit()
+            USING ERRCODE = '22023';
+    END IF;
     IF coalesce(options ->> 'decimal', '.') NOT IN ('.', ',') THEN
         RAISE EXCEPTION 'option "decimal" must be "." or ","' USING ERRCODE = '22023';
     END IF;
@@ -477,7 +504,7 @@ DECLARE
     digest text := encode(sha256(content), 'hex') || coalesce('/sheet=' || (options ->> 'sheet'), '');
     up salesflow.uploads;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.checksum = digest;
     IF FOUND THEN
         RETURN up;
@@ -559,13 +586,14 @@ DECLARE
     max_errors numeric; max_ratio numeric;
     progress boolean;
     err_text text; err_state text;
+    own_work_mem text := current_setting('work_mem');
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.upload_id = upload FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'upload % does not exist', upload USING ERRCODE = '42704';
     END IF;
-    opts := up.options;
+    opts := salesflow._upload_options(up.options);   -- stored options may have been edited since
     SELECT tn.timezone INTO tz FROM salesflow.tenants tn WHERE tn.tenant_id = tenant;
     progress := coalesce((opts ->> 'progress')::boolean, false);
     max_errors := (opts ->> 'max_errors')::numeric;
@@ -608,8 +636,7 @@ BEGIN
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
         RAISE WARNING 'upload % failed: %', upload, err_text;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', err_text)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END;
     ANALYZE sf_parsed;
@@ -626,10 +653,15 @@ BEGIN
     IF progress THEN RAISE NOTICE 'upload %: parsed % lines (% rejected)', upload, n_lines, n_rejected; END IF;
 
     t := clock_timestamp();
+    -- a file of millions of bad lines sorts them here: with a small work_mem
+    -- the sort spills to disk instead of holding them all in memory (the
+    -- function's own work_mem comes back when it returns)
+    PERFORM set_config('work_mem', '16MB', true);
     INSERT INTO salesflow.upload_rejects (tenant_id, upload_id, line_no, reject_no, column_name, value, reason, raw_line)
     SELECT tenant, upload, p.line_no, row_number() OVER (PARTITION BY p.line_no ORDER BY p.reject_reason),
            p.reject_column, p.reject_value, p.reject_reason, p.reject_raw
       FROM sf_parsed p WHERE p.kind = 'R';
+    PERFORM set_config('work_mem', own_work_mem, true);
     v_timings := v_timings || jsonb_build_object('rejects', salesflow._ms_since(t));
 
     -- 3. error limits fail the whole upload (rejects kept, no data)
@@ -646,8 +678,7 @@ BEGIN
                processed_at = clock_timestamp()
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', up.error)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END IF;
     UPDATE salesflow.uploads u SET status = 'loaded' WHERE u.tenant_id = tenant AND u.upload_id = upload;
@@ -890,9 +921,7 @@ BEGIN
      WHERE u.tenant_id = tenant AND u.upload_id = upload
     RETURNING * INTO up;
     IF progress THEN RAISE NOTICE 'upload %: % new lines, % duplicates', upload, n_inserted, n_accepted - n_inserted; END IF;
-    PERFORM pg_notify('salesflow_uploads', jsonb_build_object(
-        'tenant_id', tenant, 'upload_id', upload, 'status', up.status, 'lines', up.lines, 'inserted', up.inserted,
-        'duplicates', up.duplicates, 'rejected', up.rejected, 'returns', up.returns)::text);
+    PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
     RETURN up;
 END
 $$;
@@ -1011,6 +1040,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN v IS NULL THEN '' ELSE '"' || replace(v, '"', '""') || '"' END $$;
 COMMENT ON FUNCTION salesflow._csv_field(text) IS 'Internal: quotes a value as an RFC 4180 CSV field.';
 
+-- Writers cannot read or delete staged rows (see upload_staging), so the
+-- rows a statement staged are discarded here, with the owner's rights, and
+-- only for the session's tenant.
+CREATE FUNCTION salesflow._staging_discard(tenant bigint, ids bigint[]) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH gone AS (DELETE FROM salesflow.upload_staging s
+                   WHERE s.tenant_id = tenant AND tenant = salesflow.current_tenant_id() AND s.staging_id = ANY (ids)
+                  RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION salesflow._staging_discard(bigint, bigint[]) IS
+    'Internal: deletes staged rows of the session''s tenant once the staging trigger has made them an upload (writers cannot delete from upload_staging).';
+REVOKE EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) TO salesflow_writer;
+
 CREATE FUNCTION salesflow._staging_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1022,6 +1068,7 @@ DECLARE
     batch record;
     mapping jsonb;
     up salesflow.uploads;
+    caller text[];
 BEGIN
     FOR batch IN
         SELECT s.tenant_id,
@@ -1046,15 +1093,21 @@ BEGIN
           FROM staged s
          GROUP BY s.tenant_id
     LOOP
+        IF NOT salesflow._bypasses_rls() AND batch.tenant_id IS DISTINCT FROM salesflow.current_tenant_id() THEN
+            RAISE EXCEPTION 'rows staged for tenant % are not for the tenant of this session', batch.tenant_id
+                USING ERRCODE = '42501', HINT = 'Leave tenant_id out: it defaults to the session''s tenant.';
+        END IF;
         SELECT jsonb_object_agg(f, CASE WHEN batch.present[i] THEN f ELSE '' END) INTO mapping
           FROM unnest(fields) WITH ORDINALITY AS u(f, i);
+        caller := salesflow._act_as_tenant(batch.tenant_id);
         up := salesflow._receive_upload(batch.tenant_id, batch.content,
                                         jsonb_build_object('encoding', 'UTF8', 'delimiter', ',', 'mapping', mapping),
                                         'staging', NULL);
         IF up.status NOT IN ('processed', 'parsing', 'loaded') THEN
             up := salesflow._process_upload(batch.tenant_id, up.upload_id);
         END IF;
-        DELETE FROM salesflow.upload_staging s WHERE s.tenant_id = batch.tenant_id AND s.staging_id = ANY (batch.ids);
+        PERFORM salesflow._staging_discard(batch.tenant_id, batch.ids);
+        PERFORM salesflow._act_as_caller(caller);
         RAISE NOTICE 'salesflow upload %: % (% lines, % new, % duplicates, % rejected)',
             up.upload_id, up.status, up.lines, up.inserted, up.duplicates, up.rejected;
     END LOOP;

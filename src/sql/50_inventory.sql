@@ -518,6 +518,7 @@ COMMENT ON COLUMN salesflow.replenishment_runs.recommendations IS 'Lines of the 
 COMMENT ON COLUMN salesflow.replenishment_runs.runway_threshold_days IS 'The replenishment.runway_threshold_days setting the run used (NULL: none).';
 SELECT salesflow._tenant_table('salesflow.replenishment_runs');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.replenishment_runs_run_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.replenishment_runs_run_id_seq TO salesflow_writer;
 
 CREATE SEQUENCE salesflow.procurement_recommendations_id_seq AS bigint;
 CREATE TABLE salesflow.procurement_recommendations (
@@ -565,6 +566,7 @@ COMMENT ON COLUMN salesflow.procurement_recommendations.decided_at IS 'When it w
 COMMENT ON COLUMN salesflow.procurement_recommendations.decided_by IS 'Who decided.';
 SELECT salesflow._tenant_table('salesflow.procurement_recommendations');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.procurement_recommendations_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.procurement_recommendations_id_seq TO salesflow_writer;
 
 CREATE FUNCTION salesflow.decide_recommendation(recommendation_id bigint, decision text, note text DEFAULT NULL)
 RETURNS salesflow.procurement_recommendations
@@ -644,27 +646,18 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow._supply_default(bigint, text, float8) IS 'Internal: a numeric supply.* tenant setting, or the built-in default.';
 
--- The tenant's replenishment.runway_threshold_days setting: a number of days
--- >= 0, or NULL when unset (no runway rule).
+-- The tenant's replenishment.runway_threshold_days (typed and range-checked
+-- where it is written: setting_definitions), or NULL when unset.
 CREATE FUNCTION salesflow._runway_threshold_days(tenant bigint) RETURNS float8
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v jsonb := salesflow._tenant_setting(tenant, 'replenishment.runway_threshold_days', 'null');
-BEGIN
-    IF v = 'null'::jsonb THEN
-        RETURN NULL;
-    END IF;
-    IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::float8 < 0 OR (v #>> '{}')::float8 > 3650 THEN
-        RAISE EXCEPTION 'setting replenishment.runway_threshold_days must be a number of days between 0 and 3650, not %', v
-            USING ERRCODE = '22023';
-    END IF;
-    RETURN (v #>> '{}')::float8;
-END
-$$;
+AS $$ SELECT (salesflow._tenant_setting(tenant, 'replenishment.runway_threshold_days', NULL) #>> '{}')::float8 $$;
 COMMENT ON FUNCTION salesflow._runway_threshold_days(bigint) IS
-    'Internal: the tenant''s replenishment.runway_threshold_days (days, 0-3650; NULL when unset): ORDER_TODAY when the runway is at or below it and nothing is on order.';
+    'Internal: the tenant''s replenishment.runway_threshold_days (days; NULL when unset): ORDER_TODAY when the runway is at or below it and nothing is on order.';
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('replenishment.runway_threshold_days', 'number', NULL, 0, 3650, NULL,
+     'ORDER_TODAY when the runway is at or below this many days and nothing is on order (unset: no runway rule).');
 
 CREATE FUNCTION salesflow.refresh_replenishment(tenant text DEFAULT NULL, as_of date DEFAULT NULL)
 RETURNS bigint

@@ -44,8 +44,8 @@ UPDATE salesflow.settings SET value = '5' WHERE tenant_id = :tid AND name = 'rep
 SELECT salesflow.refresh_replenishment();
 SELECT is((SELECT r.category FROM salesflow.replenishment r JOIN salesflow.products p USING (tenant_id, product_id) WHERE p.sku = 'P1'),
           'NORMAL', 'threshold 5 days: a runway of 6 is NORMAL');
-UPDATE salesflow.settings SET value = '"soon"' WHERE tenant_id = :tid AND name = 'replenishment.runway_threshold_days';
-SELECT throws_ok('SELECT salesflow.refresh_replenishment()', '22023', NULL, 'a threshold that is not a number is refused');
+SELECT throws_ok(format($$UPDATE salesflow.settings SET value = '"soon"' WHERE tenant_id = %s AND name = 'replenishment.runway_threshold_days'$$, :tid),
+                 '22023', NULL, 'a threshold that is not a number is refused where it is written');
 DELETE FROM salesflow.settings WHERE tenant_id = :tid AND name = 'replenishment.runway_threshold_days';
 
 -- decisions
