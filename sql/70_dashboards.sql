@@ -93,9 +93,32 @@ SELECT salesflow.export_xlsx('pg_authid');
 SELECT salesflow.export_csv('pg_authid');
 SELECT salesflow.export_csv('top_products', '{"order_by": "rank; DROP TABLE x"}');
 SELECT salesflow.export_csv('top_products', '{"delimiter": "x"}');
+-- stored reports: queued -> generating -> completed / failed, CSV or Excel, timed
 INSERT INTO salesflow.reports (report) VALUES ('segment_summary'), ('nonsense');
+INSERT INTO salesflow.reports (report, format, options) VALUES ('top_products', 'xlsx', '{"limit": 3}');
+SELECT status, count(*) FROM salesflow.reports GROUP BY status;
 SELECT salesflow.make_reports() AS made;
-SELECT report, status, content IS NOT NULL AS has_content, error FROM salesflow.reports ORDER BY report_id;
+SELECT report, format, status, content IS NOT NULL AS has_content, substring(workbook FROM 1 FOR 2) = 'PK' AS has_workbook,
+       error, duration_ms >= 0 AND started_at <= finished_at AS timed
+  FROM salesflow.reports ORDER BY report_id;
+SELECT salesflow.make_reports() AS nothing_queued;
+-- recurring reports: due in the tenant's time zone, queued by the reports job
+SELECT report, format, cron_expression, next_run_at > now() AS in_future,
+       next_run_at = date_trunc('day', now() AT TIME ZONE 'Europe/Berlin' + interval '1 day') AT TIME ZONE 'Europe/Berlin'
+         + interval '7 hours' AS next_berlin_7am
+  FROM salesflow.schedule_report('sales_by_month', 'xlsx', '0 7 * * *');
+UPDATE salesflow.report_schedules SET next_run_at = now() - interval '1 minute';
+SELECT salesflow.make_reports() AS made_from_schedule;
+SELECT r.report, r.format, r.status, r.schedule_id = s.schedule_id AS from_schedule, s.next_run_at > now() AS moved_on
+  FROM salesflow.reports r JOIN salesflow.report_schedules s USING (tenant_id, schedule_id);
+-- the reports job's procedure commits each state
+INSERT INTO salesflow.reports (report, format) VALUES ('sales_by_day', 'xlsx');
+CALL salesflow.run_reports();
+SELECT report, format, status, octet_length(workbook) > 1000 AS has_workbook FROM salesflow.reports WHERE report = 'sales_by_day';
+SELECT salesflow.schedule_report('sales_by_month', 'pdf', '0 7 * * *');
+SELECT salesflow.schedule_report('sales_by_month', 'csv', '0 7 * *');
+SELECT salesflow.schedule_report('sales_by_month', 'csv', '0 25 * * *');
+SELECT salesflow.schedule_report('payroll', 'csv', '0 7 * * *');
 
 -- a new upload makes the views stale until the next refresh
 SELECT (salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date,customer\nNEW-1,NEW,1,1.00,2030-01-01,NEWC', 'UTF8'))).status;

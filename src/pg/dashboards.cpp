@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "core/dashboards/cron.hpp"
 #include "core/dashboards/xlsx_export.hpp"
 
 extern "C" {
@@ -136,4 +137,16 @@ SF_FUNCTION(sf_report_xlsx) {
         result = salesflow::pg::bytea_from(dash::write_xlsx(table));
     }
     PG_RETURN_BYTEA_P(result);
+}
+
+// salesflow._cron_next(expression text, after timestamp) RETURNS timestamp:
+// the first minute strictly after `after` (naive local time) that a 5-field
+// cron expression fires; 22023 for an expression that is not one.
+SF_FUNCTION(sf_cron_next) {
+    std::string expression = salesflow::pg::text_arg(fcinfo, 0);
+    Timestamp after = PG_GETARG_TIMESTAMP(1);
+    if (TIMESTAMP_NOT_FINITE(after)) throw std::invalid_argument("the time must be finite");
+    std::int64_t minute = after >= 0 ? after / USECS_PER_MINUTE : -((-after + USECS_PER_MINUTE - 1) / USECS_PER_MINUTE);
+    std::int64_t next = dash::next_cron_minute(dash::parse_cron(expression), minute);
+    PG_RETURN_TIMESTAMP(static_cast<Timestamp>(next) * USECS_PER_MINUTE);
 }

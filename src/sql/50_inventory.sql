@@ -452,6 +452,7 @@ CREATE TABLE salesflow.replenishment (
     runway_days        float8,
     stockout_date      date,
     computed_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    order_reason       text,
     PRIMARY KEY (tenant_id, product_id),
     CONSTRAINT replenishment_category_check
         CHECK (category IN ('ORDER_TODAY', 'ALREADY_ORDERED', 'ATTENTION_REQUIRED', 'NORMAL'))
@@ -491,6 +492,152 @@ COMMENT ON COLUMN salesflow.replenishment.stockout_date IS 'First day the foreca
 COMMENT ON COLUMN salesflow.replenishment.computed_at IS 'When the row was computed.';
 SELECT salesflow._tenant_table('salesflow.replenishment');
 
+COMMENT ON COLUMN salesflow.replenishment.order_reason IS 'Why it is ORDER_TODAY: the inventory position at or below the reorder point, and/or the runway at or below replenishment.runway_threshold_days.';
+
+-- Procurement history: every run of refresh_replenishment, the buying queue
+-- it produced, and what the buyer decided about each line.
+CREATE SEQUENCE salesflow.replenishment_runs_run_id_seq AS bigint;
+CREATE TABLE salesflow.replenishment_runs (
+    tenant_id              bigint      NOT NULL REFERENCES salesflow.tenants ON DELETE CASCADE,
+    run_id                 bigint      NOT NULL DEFAULT nextval('salesflow.replenishment_runs_run_id_seq'),
+    as_of                  date        NOT NULL,
+    computed_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+    products               bigint      NOT NULL,
+    recommendations        bigint      NOT NULL,
+    runway_threshold_days  float8,
+    PRIMARY KEY (tenant_id, run_id)
+);
+ALTER SEQUENCE salesflow.replenishment_runs_run_id_seq OWNED BY salesflow.replenishment_runs.run_id;
+COMMENT ON TABLE salesflow.replenishment_runs IS 'One row per refresh_replenishment run: its day, how many products it computed and how many recommendations it kept.';
+COMMENT ON COLUMN salesflow.replenishment_runs.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.replenishment_runs.run_id IS 'Run id.';
+COMMENT ON COLUMN salesflow.replenishment_runs.as_of IS 'The day the run computed for.';
+COMMENT ON COLUMN salesflow.replenishment_runs.computed_at IS 'When it ran.';
+COMMENT ON COLUMN salesflow.replenishment_runs.products IS 'Products computed.';
+COMMENT ON COLUMN salesflow.replenishment_runs.recommendations IS 'Lines of the buying queue kept in procurement_recommendations.';
+COMMENT ON COLUMN salesflow.replenishment_runs.runway_threshold_days IS 'The replenishment.runway_threshold_days setting the run used (NULL: none).';
+SELECT salesflow._tenant_table('salesflow.replenishment_runs');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.replenishment_runs_run_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.replenishment_runs_run_id_seq TO salesflow_writer;
+
+CREATE SEQUENCE salesflow.procurement_recommendations_id_seq AS bigint;
+CREATE TABLE salesflow.procurement_recommendations (
+    tenant_id         bigint      NOT NULL,
+    recommendation_id bigint      NOT NULL DEFAULT nextval('salesflow.procurement_recommendations_id_seq'),
+    run_id            bigint      NOT NULL,
+    as_of             date        NOT NULL,
+    product_id        bigint      NOT NULL,
+    location          text        NOT NULL DEFAULT '',
+    category          text        NOT NULL,
+    order_reason      text,
+    reasons           text[]      NOT NULL DEFAULT '{}',
+    recommended_qty   float8,
+    order_value       float8,
+    runway_days       float8,
+    stockout_date     date,
+    decision          text        CHECK (decision IN ('accepted', 'rejected', 'ordered')),
+    note              text,
+    decided_at        timestamptz,
+    decided_by        name,
+    PRIMARY KEY (tenant_id, recommendation_id),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES salesflow.replenishment_runs ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, product_id) REFERENCES salesflow.products ON DELETE CASCADE
+);
+ALTER SEQUENCE salesflow.procurement_recommendations_id_seq OWNED BY salesflow.procurement_recommendations.recommendation_id;
+CREATE INDEX procurement_recommendations_product_idx ON salesflow.procurement_recommendations (tenant_id, product_id, as_of);
+COMMENT ON TABLE salesflow.procurement_recommendations IS
+    'The buying queue of every replenishment run (categories other than NORMAL), kept with its run and day, and the buyer''s decision (decide_recommendation).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.recommendation_id IS 'Recommendation id (what decide_recommendation takes).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.run_id IS 'The replenishment run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.as_of IS 'The run''s day.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.location IS 'Location ('''' : locations pooled).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.category IS 'ORDER_TODAY, ALREADY_ORDERED or ATTENTION_REQUIRED, as in replenishment.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.order_reason IS 'Why ORDER_TODAY (reorder point and/or runway threshold).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.reasons IS 'Why ATTENTION_REQUIRED.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.recommended_qty IS 'Units recommended.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.order_value IS 'Their value at unit cost.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.runway_days IS 'Runway in days at the run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.stockout_date IS 'Forecast stockout day at the run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decision IS 'accepted, rejected or ordered (NULL: not decided).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.note IS 'The buyer''s note.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decided_at IS 'When it was decided.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decided_by IS 'Who decided.';
+SELECT salesflow._tenant_table('salesflow.procurement_recommendations');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.procurement_recommendations_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.procurement_recommendations_id_seq TO salesflow_writer;
+
+CREATE FUNCTION salesflow.decide_recommendation(recommendation_id bigint, decision text, note text DEFAULT NULL)
+RETURNS salesflow.procurement_recommendations
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant bigint := salesflow.require_tenant();
+    rec salesflow.procurement_recommendations;
+BEGIN
+    IF decide_recommendation.decision IS NULL OR decide_recommendation.decision NOT IN ('accepted', 'rejected', 'ordered') THEN
+        RAISE EXCEPTION 'decision must be accepted, rejected or ordered, not "%"', decide_recommendation.decision
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE salesflow.procurement_recommendations r
+       SET decision = decide_recommendation.decision, note = decide_recommendation.note,
+           decided_at = clock_timestamp(), decided_by = current_user
+     WHERE r.tenant_id = tenant AND r.recommendation_id = decide_recommendation.recommendation_id
+    RETURNING * INTO rec;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'recommendation % does not exist', decide_recommendation.recommendation_id USING ERRCODE = '42704';
+    END IF;
+    RETURN rec;
+END
+$$;
+COMMENT ON FUNCTION salesflow.decide_recommendation(bigint, text, text) IS
+    'Records what the buyer did with a procurement recommendation of the session''s tenant: accepted, rejected or ordered, with an optional note (a later decision replaces an earlier one). Returns the recommendation.';
+
+-- Per product and month of the runs: decisions, acceptance rate, and the
+-- units ordered (purchase orders placed that month) against the units
+-- recommended in the recommendations the buyer accepted or ordered.
+CREATE VIEW salesflow.procurement_acceptance WITH (security_invoker = true, security_barrier = true) AS
+WITH rec AS (
+    SELECT r.tenant_id, r.product_id, date_trunc('month', r.as_of)::date AS month,
+           count(*) AS recommendations,
+           count(r.decision) AS decided,
+           count(*) FILTER (WHERE r.decision IN ('accepted', 'ordered')) AS accepted,
+           count(*) FILTER (WHERE r.decision = 'rejected') AS rejected,
+           coalesce(sum(r.recommended_qty), 0) AS recommended_qty,
+           coalesce(sum(r.recommended_qty) FILTER (WHERE r.decision IN ('accepted', 'ordered')), 0) AS accepted_qty
+      FROM salesflow.procurement_recommendations r
+     GROUP BY 1, 2, 3
+), po AS (
+    SELECT o.tenant_id, o.product_id, date_trunc('month', o.ordered_at)::date AS month, sum(o.quantity)::float8 AS ordered_qty
+      FROM salesflow.purchase_orders o WHERE o.status <> 'cancelled'
+     GROUP BY 1, 2, 3
+)
+SELECT rec.tenant_id, rec.product_id, p.sku, rec.month, rec.recommendations, rec.decided, rec.accepted, rec.rejected,
+       rec.accepted::float8 / nullif(rec.decided, 0) AS acceptance_rate,
+       rec.recommended_qty, rec.accepted_qty, coalesce(po.ordered_qty, 0) AS ordered_qty,
+       coalesce(po.ordered_qty, 0) - rec.accepted_qty AS quantity_difference
+  FROM rec
+  JOIN salesflow.products p ON p.tenant_id = rec.tenant_id AND p.product_id = rec.product_id
+  LEFT JOIN po ON po.tenant_id = rec.tenant_id AND po.product_id = rec.product_id AND po.month = rec.month;
+COMMENT ON VIEW salesflow.procurement_acceptance IS
+    'Procurement decisions per product and month: recommendations, decided, accepted (accepted or ordered), rejected, acceptance_rate = accepted / decided, recommended_qty, accepted_qty (recommended units accepted), ordered_qty (units on purchase orders placed that month, cancelled ones left out) and quantity_difference = ordered_qty - accepted_qty.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.sku IS 'SKU.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.month IS 'First day of the month of the runs.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommendations IS 'Recommendations that month.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.decided IS 'Recommendations with a decision.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted IS 'Decided accepted or ordered.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.rejected IS 'Decided rejected.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.acceptance_rate IS 'accepted / decided (NULL when none decided).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommended_qty IS 'Units recommended.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted_qty IS 'Units recommended in accepted or ordered recommendations.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.ordered_qty IS 'Units on purchase orders placed that month (not cancelled).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.quantity_difference IS 'ordered_qty - accepted_qty: what the buyer ordered beyond (+) or below (-) what was accepted.';
+GRANT SELECT ON salesflow.procurement_acceptance TO salesflow_reader;
+
 CREATE FUNCTION salesflow._supply_default(tenant bigint, name text, fallback float8) RETURNS float8
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -498,6 +645,19 @@ AS $$
     SELECT (salesflow._tenant_setting(tenant, 'supply.' || name, to_jsonb(fallback)) #>> '{}')::float8
 $$;
 COMMENT ON FUNCTION salesflow._supply_default(bigint, text, float8) IS 'Internal: a numeric supply.* tenant setting, or the built-in default.';
+
+-- The tenant's replenishment.runway_threshold_days (typed and range-checked
+-- where it is written: setting_definitions), or NULL when unset.
+CREATE FUNCTION salesflow._runway_threshold_days(tenant bigint) RETURNS float8
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (salesflow._tenant_setting(tenant, 'replenishment.runway_threshold_days', NULL) #>> '{}')::float8 $$;
+COMMENT ON FUNCTION salesflow._runway_threshold_days(bigint) IS
+    'Internal: the tenant''s replenishment.runway_threshold_days (days; NULL when unset): ORDER_TODAY when the runway is at or below it and nothing is on order.';
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('replenishment.runway_threshold_days', 'number', NULL, 0, 3650, NULL,
+     'ORDER_TODAY when the runway is at or below this many days and nothing is on order (unset: no runway rule).');
 
 CREATE FUNCTION salesflow.refresh_replenishment(tenant text DEFAULT NULL, as_of date DEFAULT NULL)
 RETURNS bigint
@@ -518,7 +678,9 @@ DECLARE
     d_type text := salesflow._tenant_setting(tid, 'supply.service_type', '"cycle"') #>> '{}';
     min_obs float8 := salesflow._supply_default(tid, 'min_lead_time_observations', 3);
     max_mase float8 := salesflow._supply_default(tid, 'max_backtest_mase', 2);
+    runway_threshold float8 := salesflow._runway_threshold_days(tid);
     n bigint;
+    run bigint;
 BEGIN
     IF d_type NOT IN ('cycle', 'fill_rate') OR d_service <= 0 OR d_service >= 1 OR least(d_lead, d_lead_sd, d_review,
             d_moq, d_pack, d_order_cost, d_holding) < 0 THEN
@@ -602,18 +764,25 @@ BEGIN
                                          forecast_method, forecast_origin, lead_time_days, lead_time_sd_days,
                                          lead_time_source, review_period_days, service_type, service_level,
                                          policy_method, safety_stock, reorder_point, order_up_to, eoq, recommended_qty,
-                                         order_value, runway_days, stockout_date, computed_at)
+                                         order_value, runway_days, stockout_date, computed_at, order_reason)
     SELECT tid, i.product_id, day0,
            CASE WHEN cardinality(rs.reasons) > 0 THEN 'ATTENTION_REQUIRED'
-                WHEN pol.recommended_qty > 0 THEN 'ORDER_TODAY'
+                WHEN pol.recommended_qty > 0 OR rt.runway_due THEN 'ORDER_TODAY'
                 WHEN i.on_order > 0 AND i.on_hand - i.backorders <= pol.reorder_point THEN 'ALREADY_ORDERED'
                 ELSE 'NORMAL' END,
            rs.reasons, i.on_hand, i.backorders, i.on_order, i.on_hand + i.on_order - i.backorders, i.next_receipt,
            dm.daily_demand, sdv.sd, i.intermittent, i.forecast_method, i.forecast_origin, i.lead_time, i.lead_time_sd,
            i.lead_time_source, i.review_period, i.service_type, i.service_level,
-           pol.method, pol.safety_stock, pol.reorder_point, pol.order_up_to, pol.eoq, pol.recommended_qty,
-           pol.recommended_qty * i.unit_cost, rw.runway_days,
-           day0 + rw.stockout_day, clock_timestamp()
+           pol.method, pol.safety_stock, pol.reorder_point, pol.order_up_to, pol.eoq, rt.qty,
+           rt.qty * i.unit_cost, rw.runway_days,
+           day0 + rw.stockout_day, clock_timestamp(),
+           nullif(concat_ws('; ',
+               CASE WHEN pol.recommended_qty > 0 AND cardinality(rs.reasons) = 0 THEN
+                    format('inventory position %s at or below the reorder point %s',
+                           round((i.on_hand + i.on_order - i.backorders)::numeric, 1), round(pol.reorder_point::numeric, 1)) END,
+               CASE WHEN rt.runway_due THEN
+                    format('runway %s days at or below the threshold of %s days (replenishment.runway_threshold_days)',
+                           round(rw.runway_days::numeric, 1), runway_threshold) END), '')
       FROM sf_rp_input i
       -- demand per day over the protection interval L + R (at least a day)
       CROSS JOIN LATERAL (
@@ -641,8 +810,35 @@ BEGIN
                      CASE WHEN i.overdue THEN 'purchase order overdue' END,
                      CASE WHEN i.backtest_mase > max_mase THEN 'forecast unreliable' END
                  ], NULL) AS reasons
-      ) rs;
+      ) rs
+      -- the seed's rule: order today when the stock runs out within the
+      -- threshold and nothing is on order; at least the policy's quantity,
+      -- else up to the order-up-to level (at least one EOQ, one unit)
+      CROSS JOIN LATERAL (
+          SELECT d.runway_due,
+                 CASE WHEN d.runway_due AND coalesce(pol.recommended_qty, 0) <= 0
+                      THEN salesflow.round_order_quantity(
+                               greatest(pol.order_up_to - (i.on_hand + i.on_order - i.backorders), coalesce(pol.eoq, 0), 1),
+                               i.moq, i.pack_size)
+                      ELSE pol.recommended_qty END AS qty
+            FROM (SELECT runway_threshold IS NOT NULL AND rw.runway_days <= runway_threshold AND i.on_order <= 0
+                         AND cardinality(rs.reasons) = 0 AND pol.order_up_to IS NOT NULL AS runway_due) d
+      ) rt;
     GET DIAGNOSTICS n = ROW_COUNT;
+
+    -- the run and its buying queue, kept for the decisions
+    INSERT INTO salesflow.replenishment_runs (tenant_id, as_of, products, recommendations, runway_threshold_days)
+    VALUES (tid, day0, n, 0, runway_threshold) RETURNING run_id INTO run;
+    INSERT INTO salesflow.procurement_recommendations (tenant_id, run_id, as_of, product_id, category, order_reason,
+                                                       reasons, recommended_qty, order_value, runway_days, stockout_date)
+    SELECT tid, run, r.as_of, r.product_id, r.category, r.order_reason, r.reasons, r.recommended_qty, r.order_value,
+           r.runway_days, r.stockout_date
+      FROM salesflow.replenishment r WHERE r.tenant_id = tid AND r.category <> 'NORMAL'
+     ORDER BY r.product_id;
+    UPDATE salesflow.replenishment_runs x
+       SET recommendations = (SELECT count(*) FROM salesflow.procurement_recommendations p
+                               WHERE p.tenant_id = tid AND p.run_id = run)
+     WHERE x.tenant_id = tid AND x.run_id = run;
     RETURN n;
 END
 $$;

@@ -546,32 +546,144 @@ CREATE TABLE salesflow.reports (
     report_id    bigint      NOT NULL DEFAULT nextval('salesflow.reports_report_id_seq'),
     report       text        NOT NULL,
     options      jsonb       NOT NULL DEFAULT '{}',
-    status       text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+    status       text        NOT NULL DEFAULT 'queued'
+                             CHECK (status IN ('queued', 'generating', 'completed', 'failed')),
     content      text,
     error        text,
     requested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at  timestamptz,
+    format       text        NOT NULL DEFAULT 'csv' CHECK (format IN ('csv', 'xlsx')),
+    workbook     bytea,
+    started_at   timestamptz,
+    duration_ms  numeric,
+    schedule_id  bigint,
     PRIMARY KEY (tenant_id, report_id)
 );
 ALTER SEQUENCE salesflow.reports_report_id_seq OWNED BY salesflow.reports.report_id;
+CREATE INDEX reports_queued_idx ON salesflow.reports (requested_at) WHERE status = 'queued';
 COMMENT ON TABLE salesflow.reports IS
-    'Stored CSV reports for apps to download: requested (pending), made by make_reports() (done, with content) or failed (with error).';
+    'Stored reports for apps to download, CSV or Excel: queued (INSERT one, or a report schedule adds it), generating, then completed (with content or workbook) or failed (with error), with timings.';
 COMMENT ON COLUMN salesflow.reports.tenant_id IS 'Tenant.';
 COMMENT ON COLUMN salesflow.reports.report_id IS 'Report id.';
 COMMENT ON COLUMN salesflow.reports.report IS 'Report name (see export_csv).';
-COMMENT ON COLUMN salesflow.reports.options IS 'export_csv options.';
-COMMENT ON COLUMN salesflow.reports.status IS 'pending, done or failed.';
-COMMENT ON COLUMN salesflow.reports.content IS 'The CSV document.';
-COMMENT ON COLUMN salesflow.reports.error IS 'Why it failed.';
-COMMENT ON COLUMN salesflow.reports.requested_at IS 'When it was requested.';
-COMMENT ON COLUMN salesflow.reports.finished_at IS 'When it was made.';
+COMMENT ON COLUMN salesflow.reports.options IS 'export_csv / export_xlsx options.';
+COMMENT ON COLUMN salesflow.reports.status IS 'queued, generating, completed or failed.';
+COMMENT ON COLUMN salesflow.reports.content IS 'The CSV document (format csv).';
+COMMENT ON COLUMN salesflow.reports.error IS 'Why it failed (SQLSTATE and message).';
+COMMENT ON COLUMN salesflow.reports.requested_at IS 'When it was queued.';
+COMMENT ON COLUMN salesflow.reports.finished_at IS 'When it was completed or failed.';
+COMMENT ON COLUMN salesflow.reports.format IS 'csv or xlsx.';
+COMMENT ON COLUMN salesflow.reports.workbook IS 'The Excel workbook (format xlsx).';
+COMMENT ON COLUMN salesflow.reports.started_at IS 'When its generation started.';
+COMMENT ON COLUMN salesflow.reports.duration_ms IS 'Generation time in milliseconds.';
+COMMENT ON COLUMN salesflow.reports.schedule_id IS 'The report schedule that queued it (NULL when requested directly).';
 SELECT salesflow._tenant_table('salesflow.reports');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.reports_report_id_seq', '');
 GRANT USAGE ON SEQUENCE salesflow.reports_report_id_seq TO salesflow_writer;
 
+CREATE SEQUENCE salesflow.report_schedules_schedule_id_seq AS bigint;
+CREATE TABLE salesflow.report_schedules (
+    tenant_id       bigint      NOT NULL DEFAULT salesflow.current_tenant_id() REFERENCES salesflow.tenants ON DELETE CASCADE,
+    schedule_id     bigint      NOT NULL DEFAULT nextval('salesflow.report_schedules_schedule_id_seq'),
+    report          text        NOT NULL,
+    format          text        NOT NULL DEFAULT 'csv' CHECK (format IN ('csv', 'xlsx')),
+    cron_expression text        NOT NULL,
+    options         jsonb       NOT NULL DEFAULT '{}',
+    enabled         boolean     NOT NULL DEFAULT true,
+    next_run_at     timestamptz NOT NULL,
+    last_run_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_by      name        NOT NULL DEFAULT current_user,
+    PRIMARY KEY (tenant_id, schedule_id)
+);
+ALTER SEQUENCE salesflow.report_schedules_schedule_id_seq OWNED BY salesflow.report_schedules.schedule_id;
+CREATE INDEX report_schedules_due_idx ON salesflow.report_schedules (next_run_at) WHERE enabled;
+COMMENT ON TABLE salesflow.report_schedules IS
+    'Recurring reports of a tenant: the reports job queues one into reports each time the cron expression (in the tenant''s time zone) comes due.';
+COMMENT ON COLUMN salesflow.report_schedules.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.report_schedules.schedule_id IS 'Schedule id.';
+COMMENT ON COLUMN salesflow.report_schedules.report IS 'Report name (see export_csv).';
+COMMENT ON COLUMN salesflow.report_schedules.format IS 'csv or xlsx.';
+COMMENT ON COLUMN salesflow.report_schedules.cron_expression IS 'Five-field cron expression in the tenant''s local time (minute hour day-of-month month day-of-week).';
+COMMENT ON COLUMN salesflow.report_schedules.options IS 'export options of each report.';
+COMMENT ON COLUMN salesflow.report_schedules.enabled IS 'false pauses the schedule.';
+COMMENT ON COLUMN salesflow.report_schedules.next_run_at IS 'When it next queues a report.';
+COMMENT ON COLUMN salesflow.report_schedules.last_run_at IS 'When it last queued one.';
+COMMENT ON COLUMN salesflow.report_schedules.created_at IS 'When it was created.';
+COMMENT ON COLUMN salesflow.report_schedules.created_by IS 'Who created it.';
+SELECT salesflow._tenant_table('salesflow.report_schedules');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.report_schedules_schedule_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.report_schedules_schedule_id_seq TO salesflow_writer;
+
+CREATE FUNCTION salesflow._cron_next(expression text, after timestamp) RETURNS timestamp
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_cron_next';
+COMMENT ON FUNCTION salesflow._cron_next(text, timestamp) IS
+    'Internal: the first minute after a local time at which a 5-field cron expression fires (22023 for a bad expression).';
+
+-- The next time a schedule fires after now, in its tenant's time zone.
+CREATE FUNCTION salesflow._schedule_next_run(expression text, tenant bigint) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT salesflow._cron_next(expression, now() AT TIME ZONE t.timezone) AT TIME ZONE t.timezone
+      FROM salesflow.tenants t WHERE t.tenant_id = tenant
+$$;
+COMMENT ON FUNCTION salesflow._schedule_next_run(text, bigint) IS 'Internal: when a cron expression next fires after now, in the tenant''s time zone.';
+
+CREATE FUNCTION salesflow.schedule_report(report text, format text, cron_expression text, options jsonb DEFAULT '{}')
+RETURNS salesflow.report_schedules
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant bigint := salesflow.require_tenant();
+    row salesflow.report_schedules;
+BEGIN
+    IF salesflow._report_source(schedule_report.report) IS NULL THEN
+        RAISE EXCEPTION 'unknown report "%"', schedule_report.report USING ERRCODE = '22023';
+    END IF;
+    IF schedule_report.format IS NULL OR schedule_report.format NOT IN ('csv', 'xlsx') THEN
+        RAISE EXCEPTION 'format must be csv or xlsx' USING ERRCODE = '22023',
+              HINT = 'PDF is not produced: open the xlsx in a spreadsheet to print it.';
+    END IF;
+    INSERT INTO salesflow.report_schedules (tenant_id, report, format, cron_expression, options, next_run_at)
+    VALUES (tenant, schedule_report.report, schedule_report.format, schedule_report.cron_expression,
+            coalesce(schedule_report.options, '{}'), salesflow._schedule_next_run(schedule_report.cron_expression, tenant))
+    RETURNING * INTO row;
+    RETURN row;
+END
+$$;
+COMMENT ON FUNCTION salesflow.schedule_report(text, text, text, jsonb) IS
+    'Makes a report recur for the session''s tenant: each time the cron expression (tenant''s local time) comes due, the reports job queues it in format csv or xlsx. Returns the schedule; DELETE FROM salesflow.report_schedules or set enabled = false to stop it.';
+
+-- Queues a report for every schedule that came due (once, however many runs
+-- were missed) and moves each to its next time.
+CREATE FUNCTION salesflow._enqueue_due_reports() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    WITH due AS (
+        UPDATE salesflow.report_schedules s
+           SET last_run_at = now(), next_run_at = salesflow._schedule_next_run(s.cron_expression, s.tenant_id)
+         WHERE s.enabled AND s.next_run_at <= now()
+        RETURNING s.tenant_id, s.schedule_id, s.report, s.format, s.options
+    )
+    INSERT INTO salesflow.reports (tenant_id, report, options, format, schedule_id)
+    SELECT d.tenant_id, d.report, d.options, d.format, d.schedule_id FROM due d ORDER BY d.tenant_id, d.schedule_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow._enqueue_due_reports() IS
+    'Internal: queues a report for each report schedule the caller can see that came due, and moves the schedule to its next time; returns how many.';
+
 -- One report, made as its tenant (salesflow._act_as_tenant): the views behind
--- export_csv then show that tenant's rows only, whoever runs the queue. A
--- failure is stored on the report and does not stop the others.
+-- the exports then show that tenant's rows only, whoever runs the queue. It
+-- goes generating -> completed (content or workbook) or failed (the error),
+-- timed; a failure is stored on the report and does not stop the others.
 CREATE FUNCTION salesflow._make_report(tenant bigint, report_id bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -579,29 +691,41 @@ AS $$
 DECLARE
     r record;
     caller text[];
+    csv text;
+    wb bytea;
 BEGIN
-    SELECT p.report, p.options INTO r FROM salesflow.reports p
-     WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id AND p.status = 'pending';
+    UPDATE salesflow.reports p
+       SET status = 'generating', started_at = CASE WHEN p.status = 'generating' THEN p.started_at ELSE clock_timestamp() END
+     WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id AND p.status IN ('queued', 'generating')
+    RETURNING p.report, p.options, p.format, p.started_at INTO r;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
     BEGIN
         caller := salesflow._act_as_tenant(tenant);
+        IF r.format = 'xlsx' THEN
+            wb := salesflow.export_xlsx(r.report, r.options);
+        ELSE
+            csv := salesflow.export_csv(r.report, r.options);
+        END IF;
         UPDATE salesflow.reports p
-           SET status = 'done', content = salesflow.export_csv(r.report, r.options), finished_at = clock_timestamp()
+           SET status = 'completed', content = csv, workbook = wb, error = NULL, finished_at = clock_timestamp(),
+               duration_ms = salesflow._ms_since(r.started_at)
          WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
         PERFORM salesflow._act_as_caller(caller);
     EXCEPTION WHEN query_canceled OR admin_shutdown THEN
         RAISE;
     WHEN OTHERS THEN
-        UPDATE salesflow.reports p SET status = 'failed', error = SQLSTATE || ' ' || SQLERRM, finished_at = clock_timestamp()
+        UPDATE salesflow.reports p
+           SET status = 'failed', error = SQLSTATE || ' ' || SQLERRM, finished_at = clock_timestamp(),
+               duration_ms = salesflow._ms_since(r.started_at)
          WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
     END;
     RETURN true;
 END
 $$;
 COMMENT ON FUNCTION salesflow._make_report(bigint, bigint) IS
-    'Internal: makes one pending report as its tenant, storing the CSV or the error; false when it was not pending.';
+    'Internal: makes one queued (or generating) report as its tenant: generating, then completed with the CSV or workbook, or failed with the error, timed; false when it was not queued.';
 
 CREATE FUNCTION salesflow.make_reports() RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -611,8 +735,9 @@ DECLARE
     r record;
     n bigint := 0;
 BEGIN
+    PERFORM salesflow._enqueue_due_reports();
     FOR r IN SELECT p.tenant_id, p.report_id FROM salesflow.reports p
-              WHERE p.status = 'pending' ORDER BY p.requested_at FOR UPDATE SKIP LOCKED
+              WHERE p.status = 'queued' ORDER BY p.requested_at FOR UPDATE SKIP LOCKED
     LOOP
         IF salesflow._make_report(r.tenant_id, r.report_id) THEN
             n := n + 1;
@@ -622,7 +747,41 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.make_reports() IS
-    'Makes every pending report the caller can see (INSERT INTO salesflow.reports (report, options) requests one; the scheduled job runs this), each as its own tenant, storing the CSV or the error. Returns the number of reports processed.';
+    'Queues the reports whose schedules came due, then makes every queued report the caller can see in this transaction (INSERT INTO salesflow.reports (report, format, options) requests one), each as its own tenant, storing the content or the error. Returns the number of reports processed. The reports job runs CALL run_reports() instead, which commits each state.';
+
+-- The reports job: like make_reports, committing each state so that apps see
+-- a report go queued -> generating -> completed/failed. A report left
+-- generating for an hour (its job was stopped) is marked failed.
+CREATE PROCEDURE salesflow.run_reports(max_reports int DEFAULT 1000)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+    n int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM salesflow._enqueue_due_reports();
+    UPDATE salesflow.reports p
+       SET status = 'failed', error = 'interrupted: the job stopped while generating it', finished_at = clock_timestamp()
+     WHERE p.status = 'generating' AND p.started_at < now() - interval '1 hour';
+    COMMIT;
+    WHILE n < max_reports LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        SELECT p.tenant_id, p.report_id INTO r FROM salesflow.reports p
+         WHERE p.status = 'queued' ORDER BY p.requested_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+        EXIT WHEN NOT FOUND;
+        UPDATE salesflow.reports p SET status = 'generating', started_at = clock_timestamp()
+         WHERE p.tenant_id = r.tenant_id AND p.report_id = r.report_id;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        PERFORM salesflow._make_report(r.tenant_id, r.report_id);
+        COMMIT;
+        n := n + 1;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE salesflow.run_reports(int) IS
+    'The reports job (pg_cron, every minute): queues due report schedules, then makes queued reports one by one, committing each state (queued -> generating -> completed/failed); at most max_reports per call.';
 
 -- ---------------------------------------------------------------------------
 -- Refresh, log, freshness, pruning

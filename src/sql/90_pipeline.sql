@@ -217,7 +217,7 @@ BEGIN
         ('forecasts',        NULL,          '07:00',    '30min', 'SELECT salesflow.run_scheduled(''forecasts'')'),
         ('procurement',      NULL,          '07:30',    '15min', 'SELECT salesflow.run_scheduled(''replenishment'')'),
         ('anomalies',        '15 * * * *',  NULL,       '15min', 'SELECT salesflow.run_scheduled(''anomalies'')'),
-        ('reports',          '*/10 * * * *', NULL,      '5min',  'SELECT salesflow.make_reports()'),
+        ('reports',          '* * * * *',  NULL,       '5min',  'CALL salesflow.run_reports()'),
         ('prune',            NULL,          'sun 03:00', '15min', 'SELECT salesflow.prune(%L::interval)')
         ) v(name, cron, local_time, default_timeout, cmd)
     LOOP
@@ -242,6 +242,7 @@ BEGIN
         END IF;
         command := CASE j.name
             WHEN 'dashboards' THEN format(j.cmd, timeout)
+            WHEN 'reports' THEN j.cmd  -- a lone CALL: it commits each report's state
             WHEN 'prune' THEN format('SET statement_timeout = %L; ', timeout) || format(j.cmd, coalesce(options ->> 'keep', '30 days'))
             ELSE format('SET statement_timeout = %L; ', timeout) || j.cmd END;
         in_cron_database := false;
@@ -297,7 +298,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.schedule(jsonb) IS
-    'Installs (or updates: idempotent) the named pg_cron jobs: uploads every minute, dashboards every 5 minutes, segments/associations/predicted orders nightly 02:00, forecasts 07:00, procurement 07:30, anomalies hourly, reports every 10 minutes, pruning weekly; each with a statement_timeout (dashboards: a time budget). Options: timezone (the local times above, converted to pg_cron''s UTC), schedules {job: cron}, timeouts {job: 30min}, database, username, prefix, keep. Without pg_cron in this database it installs nothing and returns the commands to run where pg_cron is. Admins only.';
+    'Installs (or updates: idempotent) the named pg_cron jobs: uploads every minute, dashboards every 5 minutes, segments/associations/predicted orders nightly 02:00, forecasts 07:00, procurement 07:30, anomalies hourly, reports every minute (recurring report schedules, then the queue), pruning weekly; each with a statement_timeout (dashboards: a time budget). Options: timezone (the local times above, converted to pg_cron''s UTC), schedules {job: cron}, timeouts {job: 30min}, database, username, prefix, keep. Without pg_cron in this database it installs nothing and returns the commands to run where pg_cron is. Admins only.';
 REVOKE EXECUTE ON FUNCTION salesflow.schedule(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION salesflow.schedule(jsonb) TO salesflow_admin;
 

@@ -20,6 +20,7 @@
 #include <minizip/unzip.h>
 
 #include "core/common/cancel.hpp"
+#include "core/common/civil.hpp"
 
 namespace salesflow::ingest {
 
@@ -603,27 +604,16 @@ std::string excel_serial_to_iso(double serial, bool date1904) {
     std::int64_t seconds = static_cast<std::int64_t>(std::llround((serial - whole) * 86400.0));
     std::int64_t day = static_cast<std::int64_t>(whole) + seconds / 86400;
     seconds %= 86400;
-    // days since 1970-01-01
-    std::int64_t z;
+    std::int64_t z;  // days since 1970-01-01
     if (date1904) z = day - 24107;  // 1904-01-01
     else z = day - 25569 + (day < 61 ? 1 : 0);  // 1899-12-30, before the fictitious leap day one later
-    // civil_from_days (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms")
-    z += 719468;
-    std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    std::int64_t doe = z - era * 146097;
-    std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    std::int64_t y = yoe + era * 400;
-    std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    std::int64_t mp = (5 * doy + 2) / 153;
-    std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) ++y;
+    const Civil c = civil_from_days(z);
+    const long long y = c.year, m = c.month, d = c.day;
     char buf[96];
     if (seconds == 0)
-        std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", (long long) y, (long long) m, (long long) d);
+        std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", y, m, d);
     else
-        std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", (long long) y, (long long) m,
-                      (long long) d, (long long) (seconds / 3600), (long long) (seconds / 60 % 60),
+        std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", y, m, d, (long long) (seconds / 3600), (long long) (seconds / 60 % 60),
                       (long long) (seconds % 60));
     return buf;
 }
