@@ -3,8 +3,11 @@
 #   make && make install        build and install into the server found by PG_CONFIG
 #   make installcheck           pg_regress tests in sql/ + expected/ (needs a running server)
 #
-# The install script salesflow--<version>.sql is generated from src/sql/*.sql in
-# file-name order; upgrade scripts salesflow--A--B.sql are checked in.
+# The install script of the current version, salesflow--<default_version>.sql,
+# is generated from src/sql/*.sql in file-name order. The install scripts of
+# released versions (salesflow--0.1.0.sql, frozen) and the upgrade scripts
+# salesflow--A--B.sql are checked in and installed as they are (README,
+# "Releases").
 
 EXTENSION   = salesflow
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" salesflow.control)
@@ -17,13 +20,13 @@ CORE_SOURCES = $(sort $(foreach m,$(CORE_MODULES),$(wildcard src/core/$(m)/*.cpp
 OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
-DATA         = $(filter-out $(DATA_built), $(wildcard $(EXTENSION)--*--*.sql))
+DATA         = $(filter-out $(DATA_built), $(wildcard $(EXTENSION)--*.sql))
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 
 EIGEN_INC   ?= /usr/include/eigen3
-PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-register \
+PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
 SHLIB_LINK  += -lstdc++ -lm
 

@@ -102,7 +102,8 @@ Datum call_guarded(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo);
 template <typename F>
 void pg_call(F&& fn) {
     MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData* caught = nullptr;
+    // volatile: set after the longjmp and read after PG_END_TRY (-Wclobbered)
+    ErrorData* volatile caught = nullptr;
     PG_TRY();
     {
         fn();

@@ -5,8 +5,8 @@
 -- q 3.74, gamma 15.44 ("RFM and CLV", 2005). Tolerance: 1% each.
 BEGIN;
 SELECT plan(33);
-\getenv data_dir SALESFLOW_DATA_DIR
-\set cdnow_file :data_dir '/cdnow/CDNOW_sample.txt'
+\getenv test_files SALESFLOW_TEST_FILES
+\set cdnow_file :test_files '/test/data/cdnow/CDNOW_sample.txt'
 SELECT salesflow.create_tenant('cdnow', 'UTC', 'USD') IS NOT NULL AS created \gset
 SET LOCAL salesflow.tenant = 'cdnow';
 SET LOCAL client_min_messages = warning;
