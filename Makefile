@@ -15,7 +15,7 @@ MODULE_big  = salesflow
 
 PG_SOURCES   = $(sort $(wildcard src/pg/*.cpp))
 # Core modules linked into the extension (each is src/core/<module>/).
-CORE_MODULES = common ingest segments forecast orders inventory anomaly
+CORE_MODULES = common ingest segments forecast orders inventory anomaly dashboards
 CORE_SOURCES = $(sort $(foreach m,$(CORE_MODULES),$(wildcard src/core/$(m)/*.cpp)))
 OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
@@ -26,9 +26,14 @@ REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql --load-extension=pg_trgm
 
 EIGEN_INC   ?= /usr/include/eigen3
+# -Wall -Wextra is clean, except two classes switched off on purpose:
+#  -Wno-unused-parameter: entry points and callbacks have fixed signatures
+#   (PG_FUNCTION_ARGS, function-pointer kernels) and do not use every argument;
+#  -Wno-register: PostgreSQL 15's headers use `register`, removed in C++17.
 PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
-SHLIB_LINK  += -lstdc++ -lm
+# Excel: minizip + expat read workbooks, libxlsxwriter writes them (Debian packages).
+SHLIB_LINK  += -lstdc++ -lm $(shell pkg-config --libs minizip expat xlsxwriter)
 
 # Debian's server is built with LLVM JIT; bitcode for C++ would need clang with
 # our flags. The numeric kernels gain nothing from JIT inlining, so skip it: a

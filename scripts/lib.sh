@@ -7,7 +7,7 @@
 # clients keep running as root. When that user cannot enter the checkout (a
 # clone in /root, mode 700), the cluster lives in
 # /var/lib/salesflow/<hash of the checkout path> instead, owned by postgres.
-# Test logs stay in the checkout (.salesflow/test-logs).
+# Test logs and other client output stay in the checkout (.salesflow/).
 #
 # The port: SALESFLOW_PORT if given (when it is taken, `scripts/cluster
 # start` fails naming what holds it); otherwise the port the cluster was last
@@ -20,7 +20,10 @@ SF_PGBIN=${SALESFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 SF_DB=${SALESFLOW_DB:-salesflow}
 SF_DEFAULT_PORT=5499
 SF_PORT_RANGE=100          # ports tried from the default when it is taken
-SF_LOGS=$SF_ROOT/.salesflow/test-logs
+# What the clients write (test logs, the package, upgrade-check output) stays
+# in the checkout even when the cluster lives elsewhere.
+SF_WORK=$SF_ROOT/.salesflow
+SF_LOGS=$SF_WORK/test-logs
 
 if [ "$(id -u)" = 0 ]; then
     SF_SERVER_USER=postgres
