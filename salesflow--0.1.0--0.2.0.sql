@@ -580,3 +580,18 @@ BEGIN
     END LOOP;
 END
 $comments$;
+
+-- The settings of #17, registered in the settings catalogue of #15. That
+-- catalogue (salesflow.setting_definitions) is not yet created by this
+-- script; until it is, the update skips these rows. Its CREATE TABLE must
+-- come before this block.
+DO $settings$
+BEGIN
+    IF to_regclass('salesflow.setting_definitions') IS NOT NULL THEN
+        INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, description) VALUES
+            ('segments.churn_days', 'integer', '90', 1, 3650, 'Churn window: churn risk is the probability of no purchase in this many days.'),
+            ('segments.churn_high_from', 'number', '0.7', 0, 1, 'The churn label is high from this churn risk.'),
+            ('segments.churn_low_below', 'number', '0.3', 0, 1, 'The churn label is low below this churn risk.');
+    END IF;
+END
+$settings$;

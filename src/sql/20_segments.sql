@@ -359,6 +359,11 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow._tenant_setting(bigint, text, jsonb) IS 'Internal: a setting of the given tenant, or the fallback.';
 
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, description) VALUES
+    ('segments.churn_days', 'integer', '90', 1, 3650, 'Churn window: churn risk is the probability of no purchase in this many days.'),
+    ('segments.churn_high_from', 'number', '0.7', 0, 1, 'The churn label is high from this churn risk.'),
+    ('segments.churn_low_below', 'number', '0.3', 0, 1, 'The churn label is low below this churn risk.');
+
 -- Churn window of a tenant in days (setting segments.churn_days, default 90).
 CREATE FUNCTION salesflow._churn_days(tenant bigint) RETURNS int
 LANGUAGE plpgsql STABLE
