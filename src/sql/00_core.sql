@@ -340,8 +340,11 @@ INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, m
     ('segments.clv_months', 'integer', '12', 1, 120, NULL, 'Horizon of the customer lifetime value, in months.'),
     ('segments.discount_rate', 'number', '0.1', 0, 1, NULL, 'Annual discount rate of the lifetime value.'),
     ('segments.churn_days', 'integer', '90', 1, 3650, NULL, 'Churn window: churn risk is the probability of no purchase in this many days.'),
-    ('segments.churn_high_from', 'number', '0.7', 0, 1, NULL, 'Churn label high from this churn risk.'),
-    ('segments.churn_low_below', 'number', '0.3', 0, 1, NULL, 'Churn label low below this churn risk.'),
+    ('segments.churn_high_from', 'number', '0.7', 0, 1, NULL, 'The churn label is high from this churn risk.'),
+    ('segments.churn_low_below', 'number', '0.3', 0, 1, NULL, 'The churn label is low below this churn risk.'),
+    -- read by 0.1.0 only; kept so that an upgraded database's stored values stay valid
+    ('segments.churn_high_below', 'number', '0.3', 0, 1, NULL, 'Churn risk is high below this P(alive). (Not read since 0.2.0: see churn_high_from.)'),
+    ('segments.churn_low_from', 'number', '0.7', 0, 1, NULL, 'Churn risk is low from this P(alive). (Not read since 0.2.0: see churn_low_below.)'),
     -- orders (30_orders.sql)
     ('orders.min_support', 'integer', '5', 1, 1000000, NULL, 'Invoices a product pair must share to become an association rule.'),
     ('orders.min_confidence', 'number', '0.2', 0, 1, NULL, 'Smallest confidence of an association rule.'),

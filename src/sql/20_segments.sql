@@ -196,6 +196,8 @@ CREATE TABLE salesflow.clv_models (
     gamma_gamma_customers int,
     gamma_gamma_converged boolean,
     note               text,
+    fit_ms             numeric     NOT NULL,
+    fitted_at          timestamptz NOT NULL DEFAULT now(),
     model              text        NOT NULL DEFAULT 'bgnbd',
     params             float8[],
     churn_days         int,
@@ -203,8 +205,6 @@ CREATE TABLE salesflow.clv_models (
     churn_calibration_a float8,
     churn_calibration_b float8,
     candidates         jsonb,
-    fit_ms             numeric     NOT NULL,
-    fitted_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, model_id)
 );
 ALTER SEQUENCE salesflow.clv_models_model_id_seq OWNED BY salesflow.clv_models.model_id;
@@ -411,7 +411,7 @@ BEGIN
     -- customers (the models' four parameters describe the population; the
     -- Pareto/NBD fit costs seconds per 10,000 customers). Scoring uses everyone.
     SELECT greatest(1, ceil(count(*) / fit_sample::float8))::int INTO every
-      FROM salesflow._customer_summary(tenant, as_of) s;
+      FROM salesflow.customers c WHERE c.tenant_id = tenant AND NOT c.is_anonymous;
     SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
            array_agg(s.t ORDER BY s.customer_id) AS t INTO cur
       FROM salesflow._customer_summary(tenant, as_of) s
