@@ -20,6 +20,7 @@ db=sf_bench_fc
 as_of=2025-12-31
 
 scripts/cluster start >/dev/null
+. scripts/lib.sh   # again: the cluster may have moved to another port
 psqlq() { sf_psql -d $db -qAtX "$@"; }
 
 have=0

@@ -10,6 +10,7 @@ lines=${1:-1000000}
 db=salesflow_bench
 
 scripts/cluster start >/dev/null
+. scripts/lib.sh   # again: the cluster may have moved to another port
 sf_psql -d postgres -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null
 sf_psql -d postgres -qc "CREATE DATABASE $db"
 sf_psql -d $db -qc "CREATE EXTENSION salesflow CASCADE" -c "SELECT salesflow.create_tenant('bench')" >/dev/null

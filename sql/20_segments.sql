@@ -2,9 +2,9 @@
 -- Fader, Hardie & Lee 2005), RFM rules on hand-computed cases, and the
 -- errors for bad or degenerate input.
 \set SHOW_CONTEXT never
-\getenv abs_srcdir PG_ABS_SRCDIR
-\set cdnow :abs_srcdir '/../shared/data/cdnow/cdnow_customers_summary.csv'
-\set cdnow_tx :abs_srcdir '/../shared/data/cdnow/cdnow_customers_summary_with_transactions.csv'
+\getenv test_files SALESFLOW_TEST_FILES
+\set cdnow :test_files '/test/data/cdnow/cdnow_customers_summary.csv'
+\set cdnow_tx :test_files '/test/data/cdnow/cdnow_customers_summary_with_transactions.csv'
 CREATE TEMP TABLE cdnow (id int, x float8, t_x float8, t float8);
 CREATE TEMP TABLE cdnow_tx (id int, x float8, t_x float8, t float8, zbar float8);
 COPY cdnow FROM :'cdnow' (FORMAT csv, HEADER);

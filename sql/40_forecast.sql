@@ -3,10 +3,10 @@
 -- naive(), snaive(), meanf() (fixtures made by test/fixtures/forecast/make_fixtures.R),
 -- plus the batch on a small tenant and the errors.
 \set SHOW_CONTEXT never
-\getenv abs_srcdir PG_ABS_SRCDIR
-\set croston_file :abs_srcdir '/../shared/data/carparts/croston_R_forecast_testvectors.csv'
-\set series_file :abs_srcdir '/test/fixtures/forecast/series.csv'
-\set methods_file :abs_srcdir '/test/fixtures/forecast/methods.csv'
+\getenv test_files SALESFLOW_TEST_FILES
+\set croston_file :test_files '/test/data/carparts/croston_R_forecast_testvectors.csv'
+\set series_file :test_files '/test/fixtures/forecast/series.csv'
+\set methods_file :test_files '/test/fixtures/forecast/methods.csv'
 CREATE TEMP TABLE croston_r (part text, train text, croston_forecast float8, pct_zero float8);
 COPY croston_r FROM :'croston_file' (FORMAT csv, HEADER);
 CREATE TEMP TABLE series (name text, period int, horizon int, y text);

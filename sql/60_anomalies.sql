@@ -4,8 +4,8 @@
 -- detector on a generated series with known incidents, and the errors. The
 -- batch, NOTIFY and the no-storm rule are tested in test/pgtap/40_anomalies.sql.
 \set SHOW_CONTEXT never
-\getenv abs_srcdir PG_ABS_SRCDIR
-\set twitter_file :abs_srcdir '/../shared/data/twitter_anomaly/raw_data.csv'
+\getenv test_files SALESFLOW_TEST_FILES
+\set twitter_file :test_files '/test/data/twitter_anomaly/raw_data.csv'
 CREATE TEMP TABLE raw_data (ts timestamp, count float8);
 COPY raw_data FROM :'twitter_file' (FORMAT csv, HEADER);
 SELECT count(*) AS points FROM raw_data;

@@ -102,7 +102,8 @@ Datum call_guarded(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo);
 template <typename F>
 void pg_call(F&& fn) {
     MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData* caught = nullptr;
+    // volatile: set after the longjmp and read after PG_END_TRY (-Wclobbered)
+    ErrorData* volatile caught = nullptr;
     PG_TRY();
     {
         fn();
@@ -146,6 +147,19 @@ srf_writer begin_srf(FunctionCallInfo fcinfo);
 // text helpers
 inline Datum text_datum(const std::string& s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); }
 std::string text_arg(FunctionCallInfo fcinfo, int argno);
+
+// A palloc'd bytea holding bytes; throws range_error past what a bytea holds.
+// Call it through pg_call while C++ objects are alive (palloc may ereport).
+inline bytea* bytea_from(const std::string& bytes) {
+    if (bytes.size() > MaxAllocSize - VARHDRSZ) throw std::range_error("result exceeds 1 GB");
+    bytea* result = nullptr;
+    pg_call([&] {
+        result = static_cast<bytea*>(palloc(bytes.size() + VARHDRSZ));
+        SET_VARSIZE(result, bytes.size() + VARHDRSZ);
+        memcpy(VARDATA(result), bytes.data(), bytes.size());
+    });
+    return result;
+}
 
 }  // namespace salesflow::pg
 

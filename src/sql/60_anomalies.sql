@@ -51,6 +51,13 @@ COMMENT ON FUNCTION salesflow._suppress_storms(bigint[], bigint[], float8[], big
     'Internal: the no-storm rule (one alert per entity and day; within cooldown_days of the last alert in the same direction only a score escalation times larger alerts again); returns the candidates kept.';
 
 -- ---------------------------------------------------------------------------
+-- Settings (the catalogue of 00_core.sql)
+-- ---------------------------------------------------------------------------
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('anomalies.alarms_per_quarter', 'number', '1', 0.01, 90, NULL, 'False-alarm budget: about this many alerts per series (tenant revenue, orders, each product) and quarter on ordinary days; raises a noisy series'' threshold above the rule''s min_score.'),
+    ('anomalies.product_min_share', 'number', '0.02', 0, 1, NULL, 'Products alert only when they hold at least this share of the tenant''s revenue over the last year.');
+
+-- ---------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------
 CREATE TABLE salesflow.alert_rules (
@@ -328,11 +335,7 @@ BEGIN
         ON CONFLICT (tenant_id, metric, entity_id, day) DO NOTHING
         RETURNING t.*
     LOOP
-        PERFORM pg_notify(a.channel, jsonb_build_object(
-            'tenant', tenant_name, 'anomaly_id', a.anomaly_id, 'kind', a.kind, 'metric', a.metric,
-            'entity_type', a.entity_type, 'entity_id', a.entity_id, 'entity', a.entity, 'day', a.day,
-            'observed', a.observed, 'expected', a.expected, 'score', a.score, 'direction', a.direction,
-            'message', a.message)::text);
+        PERFORM salesflow._notify(a.channel, 'alert', a.anomaly_id);
         n := n + 1;
     END LOOP;
 
@@ -345,7 +348,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.refresh_anomalies(text, boolean) IS
-    'Detects unusual sales days (tenant revenue and orders, units of the top products) on the days touched since the last scan (at most anomalies.lookback_days back) and stock alerts from replenishment; stores new alerts in anomalies after the alert rules and the no-storm rule, and sends each with pg_notify as JSON. Returns the number of new alerts.';
+    'Detects unusual sales days (tenant revenue and orders, units of the top products) on the days touched since the last scan (at most anomalies.lookback_days back) and stock alerts from replenishment; stores new alerts in anomalies after the alert rules and the no-storm rule, and sends each alert''s id with pg_notify (the receiver reads the alert through RLS). Returns the number of new alerts.';
 
 CREATE FUNCTION salesflow.acknowledge_alert(anomaly_id bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE

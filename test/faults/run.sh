@@ -7,7 +7,7 @@
 #
 # Runs on its OWN throwaway cluster (never the development cluster in
 # .salesflow/): initdb into a temporary directory under /tmp, Unix socket
-# only, port $FAULTS_PORT (default 5491). As root the server runs as the
+# only, port $FAULTS_PORT (default 5491; scripts/test passes a free one). As root the server runs as the
 # `postgres` user (scripts/lib.sh). The extension must be installed
 # (scripts/build). Only backends whose parent is this cluster's postmaster
 # are ever killed.
@@ -64,6 +64,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the throwaway cluster --------------------------------------------------
+if conflict=$(sf_port_conflict "$SF_PORT"); then
+    sf_die "port $SF_PORT is taken by $(echo "$conflict" | paste -sd ';'); set FAULTS_PORT to a free port"
+fi
 if [ "$(id -u)" = 0 ]; then chown "$SF_SERVER_USER" "$SF_HOME"; fi
 sf_as_server mkdir -p "$SF_HOME/run" "$SF_HOME/log"
 sf_as_server "$SF_PGBIN/initdb" -D "$PGD" -U "$SF_SERVER_USER" --auth=trust \

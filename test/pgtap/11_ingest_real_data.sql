@@ -1,10 +1,10 @@
--- ingest on real data: the UCI Online Retail subset in ../shared/data
+-- ingest on real data: the UCI Online Retail subset in test/data
 -- (33,735 lines of a UK wholesaler). Every figure below was counted
 -- independently from the file with Python's csv module (see docs/ingest.md).
 BEGIN;
 SELECT plan(19);
-\getenv data_dir SALESFLOW_DATA_DIR
-\set retail :data_dir '/online_retail/online_retail_400customers.csv'
+\getenv test_files SALESFLOW_TEST_FILES
+\set retail :test_files '/test/data/online_retail/online_retail_400customers.csv'
 SELECT salesflow.create_tenant('retail', 'Europe/London', 'GBP') \gset
 SET LOCAL salesflow.tenant = 'retail';
 

@@ -5,8 +5,8 @@
 -- least 30 predictions.
 BEGIN;
 SELECT plan(22);
-\getenv data_dir SALESFLOW_DATA_DIR
-\set retail :data_dir '/online_retail/online_retail_400customers.csv'
+\getenv test_files SALESFLOW_TEST_FILES
+\set retail :test_files '/test/data/online_retail/online_retail_400customers.csv'
 SELECT salesflow.create_tenant('orders_tap', 'Europe/London', 'GBP') IS NOT NULL AS created \gset
 SET LOCAL salesflow.tenant = 'orders_tap';
 SET LOCAL client_min_messages = warning;

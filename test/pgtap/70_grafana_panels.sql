@@ -13,12 +13,9 @@
 --    variable cannot move a login off its tenant.
 -- refresh_dashboards() commits, so there is no transaction here: the test
 -- deletes its tenants at the end.
-\getenv repo_dir SALESFLOW_REPO_DIR
-\if :{?repo_dir}
-\else
-\getenv repo_dir PWD
-\endif
-\set dashboard :repo_dir '/dashboards/grafana/salesflow.json'
+-- (read by the server: the copy scripts/cluster start puts where it can read it)
+\getenv test_files SALESFLOW_TEST_FILES
+\set dashboard :test_files '/dashboards/grafana/salesflow.json'
 SET client_min_messages = warning;
 
 SELECT salesflow.create_tenant('tap_grafana', 'Europe/London', 'GBP') IS NOT NULL AS created \gset

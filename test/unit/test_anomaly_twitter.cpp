@@ -1,5 +1,5 @@
 // S-H-ESD and the MAD detector on Twitter AnomalyDetection's raw_data
-// (../shared/data/twitter_anomaly/raw_data.csv: 14,398 minutely points,
+// (test/data/twitter_anomaly/raw_data.csv: 14,398 minutely points,
 // period 1440). The package (AnomalyDetectionTs, max_anoms = 0.02, direction
 // "both") reports 131 anomalies in long-term mode and 25 with only_last =
 // "day" (its own tests, tests/testthat/test-ts.R).
@@ -11,6 +11,7 @@
 // gives exactly 131 and 25, the package's own counts, so we treat it as the
 // package's answer: 0-based row indices of the 131 points.
 #include "core/anomaly/anomaly.hpp"
+#include "test_data.hpp"
 
 #include <gtest/gtest.h>
 
@@ -40,7 +41,7 @@ const std::vector<std::size_t> kReference = {
 constexpr std::size_t kPeriod = 1440;
 
 std::vector<double> raw_data() {
-    std::ifstream in(std::string(SALESFLOW_DATA_DIR) + "/twitter_anomaly/raw_data.csv");
+    std::istringstream in = test_data::stream(test_data::path("twitter_anomaly/raw_data.csv"));
     std::vector<double> v;
     std::string line;
     std::getline(in, line);  // header: timestamp,count

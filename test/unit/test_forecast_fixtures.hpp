@@ -1,8 +1,9 @@
 // Readers for the R reference values in test/fixtures/forecast (written by
-// make_fixtures.R with R 4.2.2 and forecast 8.20) and the shared data sets.
+// make_fixtures.R with R 4.2.2 and forecast 8.20) and the data sets in test/data.
 #pragma once
 
 #include "core/forecast/ets.hpp"
+#include "test_data.hpp"
 
 #include <fstream>
 #include <map>
@@ -27,8 +28,7 @@ inline std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 inline std::vector<std::vector<std::string>> read_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
+    std::istringstream in = test_data::stream(path);
     std::vector<std::vector<std::string>> rows;
     std::string line;
     std::getline(in, line);  // header

@@ -100,7 +100,7 @@ TEST(ForecastTheta, OriginForecastsMatchEachPrefix) {
 }
 
 TEST(ForecastIntermittent, CrostonMatchesRTestVectors) {
-    const auto rows = fx::read_csv(std::string(SALESFLOW_DATA_DIR) + "/carparts/croston_R_forecast_testvectors.csv");
+    const auto rows = fx::read_csv(test_data::path("carparts/croston_R_forecast_testvectors.csv"));
     ASSERT_EQ(rows.size(), 60u);
     for (const auto& r : rows) {
         std::vector<double> y;
@@ -156,7 +156,7 @@ TEST(ForecastIntermittent, TsbDecaysAfterObsolescenceAndIntervalsAreSane) {
 // 0.7877, Mean 0.8601). Croston is R's own algorithm here, so it must land on
 // R's figure; the others within 3% of R's.
 TEST(ForecastIntermittent, CarPartsHoldoutMatchesRFigures) {
-    const auto rows = fx::read_csv(std::string(SALESFLOW_DATA_DIR) + "/carparts/carparts_long.csv");
+    const auto rows = fx::read_csv(test_data::path("carparts/carparts_long.csv"));
     std::map<std::string, std::vector<double>> parts;
     std::vector<std::string> order;
     for (const auto& r : rows) {
@@ -228,7 +228,7 @@ TEST(ForecastIntermittent, OriginLevelsMatchEachPrefix) {
 // must be no worse than R's best baseline there, SES with α = 0.1 (RMSE
 // 0.7877; 'auto' scored 0.962 with period 12 when it chose by MASE).
 TEST(ForecastIntermittent, AutoOnCarPartsBeatsTheBestRBaseline) {
-    const auto rows = fx::read_csv(std::string(SALESFLOW_DATA_DIR) + "/carparts/carparts_long.csv");
+    const auto rows = fx::read_csv(test_data::path("carparts/carparts_long.csv"));
     std::map<std::string, std::vector<double>> parts;
     std::vector<std::string> order;
     for (const auto& r : rows) {

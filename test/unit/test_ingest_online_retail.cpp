@@ -1,4 +1,4 @@
-// Ingests the real UCI Online Retail sample (../shared/data/online_retail)
+// Ingests the real UCI Online Retail sample (test/data/online_retail)
 // and checks it against facts computed independently: by a naive reader in
 // this test, and by a Python csv one-off while writing it (stated below).
 //
@@ -19,17 +19,11 @@
 #include <vector>
 
 #include "core/ingest/invoice.hpp"
+#include "test_data.hpp"
 
 namespace {
 
 using namespace salesflow::ingest;
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Good enough for this file: no record spans lines, quotes wrap whole fields
 // and a quote inside a quoted field is written "".
@@ -53,7 +47,7 @@ std::vector<std::string> naive_split(const std::string& line) {
 }
 
 TEST(IngestOnlineRetail, MatchesIndependentlyComputedFacts) {
-    const std::string bytes = read_file(std::string(SALESFLOW_DATA_DIR) + "/online_retail/online_retail_400customers.csv");
+    const std::string bytes = test_data::read(test_data::path("online_retail/online_retail_400customers.csv"));
     ASSERT_FALSE(bytes.empty()) << "data file missing";
     const ParseResult r = parse_invoice_csv(bytes, {});
 

@@ -6,7 +6,7 @@
 //
 // Design (deterministic):
 //  * Data. (a) car parts: the 2,509 complete monthly series of
-//    shared/data/carparts (51 months; a period is a month). (b) UCI Online
+//    test/data/carparts (51 months; a period is a month). (b) UCI Online
 //    Retail (400-customer subset): invoice lines with a positive quantity and
 //    an invoice number not starting with C, product stock codes only (first
 //    character a digit), summed per StockCode and trading day (the 303 dates
@@ -72,6 +72,7 @@
 // of the same mean and sd instead of the compound binomial, the car-parts
 // cycle service lands 0.8 point above the band (pinned at that test).
 #include "core/inventory/inventory.hpp"
+#include "test_data.hpp"
 
 #include <boost/math/distributions/negative_binomial.hpp>
 #include <boost/math/distributions/normal.hpp>
@@ -318,8 +319,7 @@ void report(const std::string& label, const Outcome& o, inv::ServiceType type, d
 // ------------------------------------------------------------------ data
 
 std::vector<std::vector<double>> carparts_series() {
-    std::ifstream in(std::string(SALESFLOW_DATA_DIR) + "/carparts/carparts_long.csv");
-    if (!in) throw std::runtime_error("cannot open carparts_long.csv");
+    std::istringstream in = test_data::stream(test_data::path("carparts/carparts_long.csv"));
     std::string line;
     std::getline(in, line);
     std::vector<std::vector<double>> out;
@@ -351,8 +351,7 @@ std::vector<std::string> csv_fields(const std::string& line) {
 }
 
 std::vector<std::vector<double>> online_retail_series(std::size_t top) {
-    std::ifstream in(std::string(SALESFLOW_DATA_DIR) + "/online_retail/online_retail_400customers.csv");
-    if (!in) throw std::runtime_error("cannot open online_retail_400customers.csv");
+    std::istringstream in = test_data::stream(test_data::path("online_retail/online_retail_400customers.csv"));
     std::string line;
     std::getline(in, line);
     std::set<std::string> days;

@@ -13,6 +13,7 @@
 #include "core/orders/metrics.hpp"
 #include "core/orders/next_order.hpp"
 #include "core/segments/bgnbd.hpp"
+#include "test_data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -56,7 +57,7 @@ struct Customer {
 };
 
 std::map<std::string, Customer> load() {
-    std::ifstream in(std::string(SALESFLOW_DATA_DIR) + "/online_retail/online_retail_400customers.csv");
+    std::istringstream in = test_data::stream(test_data::path("online_retail/online_retail_400customers.csv"));
     std::map<std::string, Customer> out;
     std::map<std::string, std::int64_t> product_ids;
     std::string line;

@@ -1,7 +1,9 @@
 // The CDNOW cohort of Fader, Hardie & Lee (2005) for the segments tests and
 // benchmark: 2,357 customers, time in weeks, calibration ending 1997-09-30.
-// Read from SALESFLOW_DATA_DIR (the shared data folder; see its README).
+// Read from test/data/cdnow (see test/data/README.md).
 #pragma once
+
+#include "test_data.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -25,8 +27,7 @@ struct Table {
 };
 
 inline Table read_numeric_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
+    std::istringstream in = test_data::stream(path);
     Table t;
     std::string line, cell;
     std::getline(in, line);
@@ -47,11 +48,23 @@ inline Table read_numeric_csv(const std::string& path) {
 }
 
 // ID, frequency, recency, T.
-inline Table cdnow_summary() { return read_numeric_csv(std::string(SALESFLOW_DATA_DIR) + "/cdnow/cdnow_customers_summary.csv"); }
+inline Table cdnow_summary() { return read_numeric_csv(test_data::path("cdnow/cdnow_customers_summary.csv")); }
 
 // ID, x, t_x, T, zbar (mean spend of the repeat purchases; 0 when x = 0).
 inline Table cdnow_with_spend() {
-    return read_numeric_csv(std::string(SALESFLOW_DATA_DIR) + "/cdnow/cdnow_customers_summary_with_transactions.csv");
+    return read_numeric_csv(test_data::path("cdnow/cdnow_customers_summary_with_transactions.csv"));
+}
+
+// The cohort's (x, t_x, T) in weeks, read once.
+struct CdnowHistories {
+    std::vector<double> x, t_x, T;
+};
+inline const CdnowHistories& cdnow_histories() {
+    static const CdnowHistories data = [] {
+        const auto t = cdnow_summary();
+        return CdnowHistories{t.column("frequency"), t.column("recency"), t.column("T")};
+    }();
+    return data;
 }
 
 }  // namespace salesflow::segments::testdata
