@@ -2700,3 +2700,1127 @@ $$;
 
 COMMENT ON FUNCTION salesflow.process_pending_uploads() IS
     'Processes every upload still in status received that the caller can see (stored but not processed, e.g. after a crash or by a loader that only stores), each as its own tenant; returns how many. A failing upload is marked failed with its error and the others go on.';
+
+-- ---------------------------------------------------------------------------
+-- Merged after the first draft: issue 17 (model candidates at the cut-off),
+-- issue 22 (report lifecycle and schedules, procurement, seed names), issue 18
+-- (anomaly budget), and the settings catalogue as the modules define it now
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION salesflow._customer_model_candidates(tenant bigint, as_of date, churn_days int)
+RETURNS TABLE(model text, params float8[], loglik float8, iterations int, converged boolean, fit_ms float8,
+              holdout jsonb, calibration_a float8, calibration_b float8, chosen boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the holdout is the churn window, or half the history when that is shorter
+    cutoff date := as_of - least(churn_days, (as_of - (SELECT min(i.day) FROM salesflow.invoices i
+                                                        WHERE i.tenant_id = tenant AND NOT i.is_return)) / 2);
+    cur record;
+    hist record;
+    f record;
+    k int;
+    scores jsonb;
+    m text;
+    best text;
+    fit_sample constant int := 5000;
+    every int;
+    found_any jsonb := '[]';
+BEGIN
+    -- Large tenants: the fits see a fixed hash sample of about fit_sample
+    -- customers (the models' four parameters describe the population; the
+    -- Pareto/NBD fit costs seconds per 10,000 customers). Scoring uses everyone.
+    SELECT greatest(1, ceil(count(*) / fit_sample::float8))::int INTO every
+      FROM salesflow.customers c WHERE c.tenant_id = tenant AND NOT c.is_anonymous;
+    SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
+           array_agg(s.t ORDER BY s.customer_id) AS t INTO cur
+      FROM salesflow._customer_summary(tenant, as_of) s
+     WHERE every = 1 OR abs(hashint8(s.customer_id)) % every = 0;
+    SELECT array_agg(s.x ORDER BY s.customer_id) AS x, array_agg(s.t_x ORDER BY s.customer_id) AS t_x,
+           array_agg(s.t ORDER BY s.customer_id) AS t,
+           array_agg(CASE WHEN EXISTS (SELECT 1 FROM salesflow.invoices i
+                                        WHERE i.tenant_id = tenant AND i.customer_id = s.customer_id AND NOT i.is_return
+                                          AND i.day > cutoff AND i.day <= as_of) THEN 0.0 ELSE 1.0 END
+                     ORDER BY s.customer_id) AS y INTO hist
+      FROM salesflow._customer_summary(tenant, cutoff) s
+     WHERE every = 1 OR abs(hashint8(s.customer_id)) % every = 0;
+    IF cur.x IS NULL THEN
+        RETURN;
+    END IF;
+    -- 1. every candidate on the holdout (when there is a usable one)
+    IF coalesce(cardinality(hist.x), 0) >= 50 AND 0.0 = ANY (hist.y) AND 1.0 = ANY (hist.y) THEN
+        FOREACH m IN ARRAY ARRAY['bgnbd', 'mbgnbd', 'pareto_nbd'] LOOP
+            BEGIN
+                SELECT jsonb_build_object('cutoff', cutoff, 'customers', h.customers, 'params', to_jsonb(h.params),
+                                          'loglik', h.loglik, 'converged', h.converged, 'fit_ms', h.fit_ms,
+                                          'brier_raw', h.brier_raw, 'brier', h.brier, 'auc', h.auc,
+                                          'calibration_a', h.calibration_a, 'calibration_b', h.calibration_b)
+                  INTO scores
+                  FROM salesflow._customer_model_holdout(m, hist.x, hist.t_x, hist.t, hist.y, (as_of - cutoff) / 7.0) h;
+                found_any := found_any || jsonb_build_object('model', m, 'holdout', scores);
+            EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+                NULL;  -- a model that cannot be fitted on these data is no candidate
+            END;
+        END LOOP;
+    END IF;
+    -- 2. the best one (BG/NBD without a holdout) and BG/NBD, the baseline, fitted at as_of
+    best := coalesce((SELECT c->>'model' FROM jsonb_array_elements(found_any) c
+                       ORDER BY (c#>>'{holdout,brier}')::float8, c->>'model' <> 'bgnbd' LIMIT 1), 'bgnbd');
+    IF NOT found_any @> '[{"model": "bgnbd"}]' THEN
+        found_any := found_any || '[{"model": "bgnbd"}]';
+    END IF;
+    FOR k IN 0 .. jsonb_array_length(found_any) - 1 LOOP
+        CONTINUE WHEN found_any->k->>'model' NOT IN (best, 'bgnbd');
+        BEGIN
+            SELECT * INTO f FROM salesflow._customer_model_fit(found_any->k->>'model', cur.x, cur.t_x, cur.t);
+            found_any := jsonb_set(found_any, ARRAY[k::text], (found_any->k) || jsonb_build_object(
+                'params', to_jsonb(f.params), 'loglik', f.loglik, 'iterations', f.iterations,
+                'converged', f.converged, 'fit_ms', f.fit_ms));
+        EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+            NULL;  -- params stay empty: nothing is scored
+        END;
+    END LOOP;
+    RETURN QUERY
+    SELECT c->>'model', CASE WHEN c ? 'params' THEN ARRAY(SELECT jsonb_array_elements_text(c->'params')::float8) END,
+           (c->>'loglik')::float8, (c->>'iterations')::int, (c->>'converged')::boolean, (c->>'fit_ms')::float8,
+           c->'holdout', coalesce((c#>>'{holdout,calibration_a}')::float8, 0),
+           coalesce((c#>>'{holdout,calibration_b}')::float8, 1), c->>'model' = best
+      FROM jsonb_array_elements(found_any) c;
+END
+$$;
+
+-- dashboards: Excel export, report lifecycle and schedules
+CREATE OR REPLACE FUNCTION salesflow._report_rows(report text, options jsonb) RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    src text := salesflow._report_source(report);
+    order_col text := options ->> 'order_by';
+    descending boolean := coalesce((options ->> 'descending')::boolean, false);
+    max_rows bigint := coalesce((options ->> 'limit')::bigint, 1000000);
+    cols text[];
+BEGIN
+    PERFORM salesflow.require_tenant();
+    IF src IS NULL THEN
+        RAISE EXCEPTION 'unknown report "%"', report USING ERRCODE = '22023',
+              HINT = 'Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts.';
+    END IF;
+    IF max_rows < 0 THEN
+        RAISE EXCEPTION 'limit must be >= 0' USING ERRCODE = '22023';
+    END IF;
+    IF to_regclass('pg_temp.sf_report') IS NOT NULL THEN
+        DROP TABLE sf_report;
+    END IF;
+    EXECUTE 'CREATE TEMP TABLE sf_report ON COMMIT DROP AS ' || src || ' WITH NO DATA';
+    SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO cols
+      FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'pg_temp.sf_report'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    IF order_col IS NOT NULL AND NOT order_col = ANY (cols) THEN
+        RAISE EXCEPTION 'report "%" has no column "%"', report, order_col USING ERRCODE = '42703',
+              HINT = 'Columns: ' || array_to_string(cols, ', ');
+    END IF;
+    -- a fresh temp table is read back in the order it was filled
+    EXECUTE format('INSERT INTO sf_report SELECT * FROM (%s) r %s LIMIT %s', src,
+                   CASE WHEN order_col IS NULL THEN '' ELSE format('ORDER BY %I %s', order_col, CASE WHEN descending THEN 'DESC' ELSE 'ASC' END) END,
+                   max_rows);
+    RETURN cols;
+END
+$$;
+COMMENT ON FUNCTION salesflow._report_rows(text, jsonb) IS
+    'Internal: the rows of a report of the session''s tenant (options order_by, descending, limit) into the temp table sf_report; returns its columns.';
+
+CREATE OR REPLACE FUNCTION salesflow.export_csv(report text, options jsonb DEFAULT '{}') RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    delim text := coalesce(options ->> 'delimiter', ',');
+    cols text[];
+    header text;
+    body text;
+BEGIN
+    IF delim NOT IN (',', ';', E'\t', '|') THEN
+        RAISE EXCEPTION 'delimiter must be one of , ; | or a tab' USING ERRCODE = '22023';
+    END IF;
+    cols := salesflow._report_rows(report, options);
+    SELECT string_agg(salesflow._csv_field(c), delim ORDER BY o) INTO header FROM unnest(cols) WITH ORDINALITY u(c, o);
+    SELECT string_agg((SELECT string_agg(salesflow._csv_field(e.v), delim ORDER BY e.o)
+                         FROM json_each_text(row_to_json(r)) WITH ORDINALITY e(k, v, o)), E'\n')
+      INTO body FROM sf_report r;
+    DROP TABLE sf_report;
+    RETURN header || E'\n' || coalesce(body || E'\n', '');
+END
+$$;
+COMMENT ON FUNCTION salesflow.export_csv(text, jsonb) IS
+    'A dashboard view or list of the session''s tenant as an RFC 4180 CSV document with a header line. Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts. Options: order_by (a column), descending, limit, delimiter (, ; | or tab).';
+
+CREATE OR REPLACE FUNCTION salesflow._report_xlsx(sheet text) RETURNS bytea
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_report_xlsx';
+COMMENT ON FUNCTION salesflow._report_xlsx(text) IS
+    'Internal: the rows of the session''s temp table sf_report as a one-sheet Excel workbook (libxlsxwriter): typed cells, bold frozen header, autofilter, column widths.';
+
+CREATE OR REPLACE FUNCTION salesflow.export_xlsx(report text, options jsonb DEFAULT '{}') RETURNS bytea
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    workbook bytea;
+BEGIN
+    IF options ? 'delimiter' THEN
+        RAISE EXCEPTION 'option "delimiter" does not apply to a workbook' USING ERRCODE = '22023';
+    END IF;
+    PERFORM salesflow._report_rows(report, options);
+    workbook := salesflow._report_xlsx(report);
+    DROP TABLE sf_report;
+    RETURN workbook;
+END
+$$;
+COMMENT ON FUNCTION salesflow.export_xlsx(text, jsonb) IS
+    'The same reports as export_csv as an Excel workbook (.xlsx): one sheet named after the report, numbers, dates and text as typed cells, a bold frozen header row, an autofilter, column widths from the values. Options: order_by, descending, limit.';
+
+ALTER TABLE salesflow.reports DROP CONSTRAINT reports_status_check;
+UPDATE salesflow.reports SET status = CASE status WHEN 'pending' THEN 'queued' WHEN 'done' THEN 'completed' ELSE status END;
+ALTER TABLE salesflow.reports ALTER COLUMN status SET DEFAULT 'queued';
+ALTER TABLE salesflow.reports ADD CONSTRAINT reports_status_check CHECK (status IN ('queued', 'generating', 'completed', 'failed'));
+ALTER TABLE salesflow.reports
+    ADD COLUMN format      text NOT NULL DEFAULT 'csv' CHECK (format IN ('csv', 'xlsx')),
+    ADD COLUMN workbook    bytea,
+    ADD COLUMN started_at  timestamptz,
+    ADD COLUMN duration_ms numeric,
+    ADD COLUMN schedule_id bigint;
+CREATE INDEX reports_queued_idx ON salesflow.reports (requested_at) WHERE status = 'queued';
+COMMENT ON TABLE salesflow.reports IS
+    'Stored reports for apps to download, CSV or Excel: queued (INSERT one, or a report schedule adds it), generating, then completed (with content or workbook) or failed (with error), with timings.';
+COMMENT ON COLUMN salesflow.reports.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.reports.report_id IS 'Report id.';
+COMMENT ON COLUMN salesflow.reports.report IS 'Report name (see export_csv).';
+COMMENT ON COLUMN salesflow.reports.options IS 'export_csv / export_xlsx options.';
+COMMENT ON COLUMN salesflow.reports.status IS 'queued, generating, completed or failed.';
+COMMENT ON COLUMN salesflow.reports.content IS 'The CSV document (format csv).';
+COMMENT ON COLUMN salesflow.reports.error IS 'Why it failed (SQLSTATE and message).';
+COMMENT ON COLUMN salesflow.reports.requested_at IS 'When it was queued.';
+COMMENT ON COLUMN salesflow.reports.finished_at IS 'When it was completed or failed.';
+COMMENT ON COLUMN salesflow.reports.format IS 'csv or xlsx.';
+COMMENT ON COLUMN salesflow.reports.workbook IS 'The Excel workbook (format xlsx).';
+COMMENT ON COLUMN salesflow.reports.started_at IS 'When its generation started.';
+COMMENT ON COLUMN salesflow.reports.duration_ms IS 'Generation time in milliseconds.';
+COMMENT ON COLUMN salesflow.reports.schedule_id IS 'The report schedule that queued it (NULL when requested directly).';
+
+CREATE SEQUENCE salesflow.report_schedules_schedule_id_seq AS bigint;
+CREATE TABLE salesflow.report_schedules (
+    tenant_id       bigint      NOT NULL DEFAULT salesflow.current_tenant_id() REFERENCES salesflow.tenants ON DELETE CASCADE,
+    schedule_id     bigint      NOT NULL DEFAULT nextval('salesflow.report_schedules_schedule_id_seq'),
+    report          text        NOT NULL,
+    format          text        NOT NULL DEFAULT 'csv' CHECK (format IN ('csv', 'xlsx')),
+    cron_expression text        NOT NULL,
+    options         jsonb       NOT NULL DEFAULT '{}',
+    enabled         boolean     NOT NULL DEFAULT true,
+    next_run_at     timestamptz NOT NULL,
+    last_run_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_by      name        NOT NULL DEFAULT current_user,
+    PRIMARY KEY (tenant_id, schedule_id)
+);
+ALTER SEQUENCE salesflow.report_schedules_schedule_id_seq OWNED BY salesflow.report_schedules.schedule_id;
+CREATE INDEX report_schedules_due_idx ON salesflow.report_schedules (next_run_at) WHERE enabled;
+COMMENT ON TABLE salesflow.report_schedules IS
+    'Recurring reports of a tenant: the reports job queues one into reports each time the cron expression (in the tenant''s time zone) comes due.';
+COMMENT ON COLUMN salesflow.report_schedules.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.report_schedules.schedule_id IS 'Schedule id.';
+COMMENT ON COLUMN salesflow.report_schedules.report IS 'Report name (see export_csv).';
+COMMENT ON COLUMN salesflow.report_schedules.format IS 'csv or xlsx.';
+COMMENT ON COLUMN salesflow.report_schedules.cron_expression IS 'Five-field cron expression in the tenant''s local time (minute hour day-of-month month day-of-week).';
+COMMENT ON COLUMN salesflow.report_schedules.options IS 'export options of each report.';
+COMMENT ON COLUMN salesflow.report_schedules.enabled IS 'false pauses the schedule.';
+COMMENT ON COLUMN salesflow.report_schedules.next_run_at IS 'When it next queues a report.';
+COMMENT ON COLUMN salesflow.report_schedules.last_run_at IS 'When it last queued one.';
+COMMENT ON COLUMN salesflow.report_schedules.created_at IS 'When it was created.';
+COMMENT ON COLUMN salesflow.report_schedules.created_by IS 'Who created it.';
+SELECT salesflow._tenant_table('salesflow.report_schedules');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.report_schedules_schedule_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.report_schedules_schedule_id_seq TO salesflow_writer;
+
+CREATE OR REPLACE FUNCTION salesflow._cron_next(expression text, after timestamp) RETURNS timestamp
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_cron_next';
+COMMENT ON FUNCTION salesflow._cron_next(text, timestamp) IS
+    'Internal: the first minute after a local time at which a 5-field cron expression fires (22023 for a bad expression).';
+
+CREATE OR REPLACE FUNCTION salesflow._schedule_next_run(expression text, tenant bigint) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT salesflow._cron_next(expression, now() AT TIME ZONE t.timezone) AT TIME ZONE t.timezone
+      FROM salesflow.tenants t WHERE t.tenant_id = tenant
+$$;
+COMMENT ON FUNCTION salesflow._schedule_next_run(text, bigint) IS 'Internal: when a cron expression next fires after now, in the tenant''s time zone.';
+
+CREATE OR REPLACE FUNCTION salesflow.schedule_report(report text, format text, cron_expression text, options jsonb DEFAULT '{}')
+RETURNS salesflow.report_schedules
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant bigint := salesflow.require_tenant();
+    row salesflow.report_schedules;
+BEGIN
+    IF salesflow._report_source(schedule_report.report) IS NULL THEN
+        RAISE EXCEPTION 'unknown report "%"', schedule_report.report USING ERRCODE = '22023';
+    END IF;
+    IF schedule_report.format IS NULL OR schedule_report.format NOT IN ('csv', 'xlsx') THEN
+        RAISE EXCEPTION 'format must be csv or xlsx' USING ERRCODE = '22023',
+              HINT = 'PDF is not produced: open the xlsx in a spreadsheet to print it.';
+    END IF;
+    INSERT INTO salesflow.report_schedules (tenant_id, report, format, cron_expression, options, next_run_at)
+    VALUES (tenant, schedule_report.report, schedule_report.format, schedule_report.cron_expression,
+            coalesce(schedule_report.options, '{}'), salesflow._schedule_next_run(schedule_report.cron_expression, tenant))
+    RETURNING * INTO row;
+    RETURN row;
+END
+$$;
+COMMENT ON FUNCTION salesflow.schedule_report(text, text, text, jsonb) IS
+    'Makes a report recur for the session''s tenant: each time the cron expression (tenant''s local time) comes due, the reports job queues it in format csv or xlsx. Returns the schedule; DELETE FROM salesflow.report_schedules or set enabled = false to stop it.';
+
+CREATE OR REPLACE FUNCTION salesflow._enqueue_due_reports() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    WITH due AS (
+        UPDATE salesflow.report_schedules s
+           SET last_run_at = now(), next_run_at = salesflow._schedule_next_run(s.cron_expression, s.tenant_id)
+         WHERE s.enabled AND s.next_run_at <= now()
+        RETURNING s.tenant_id, s.schedule_id, s.report, s.format, s.options
+    )
+    INSERT INTO salesflow.reports (tenant_id, report, options, format, schedule_id)
+    SELECT d.tenant_id, d.report, d.options, d.format, d.schedule_id FROM due d ORDER BY d.tenant_id, d.schedule_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow._enqueue_due_reports() IS
+    'Internal: queues a report for each report schedule the caller can see that came due, and moves the schedule to its next time; returns how many.';
+
+CREATE OR REPLACE FUNCTION salesflow._make_report(tenant bigint, report_id bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    caller text[];
+    csv text;
+    wb bytea;
+BEGIN
+    UPDATE salesflow.reports p
+       SET status = 'generating', started_at = CASE WHEN p.status = 'generating' THEN p.started_at ELSE clock_timestamp() END
+     WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id AND p.status IN ('queued', 'generating')
+    RETURNING p.report, p.options, p.format, p.started_at INTO r;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    BEGIN
+        caller := salesflow._act_as_tenant(tenant);
+        IF r.format = 'xlsx' THEN
+            wb := salesflow.export_xlsx(r.report, r.options);
+        ELSE
+            csv := salesflow.export_csv(r.report, r.options);
+        END IF;
+        UPDATE salesflow.reports p
+           SET status = 'completed', content = csv, workbook = wb, error = NULL, finished_at = clock_timestamp(),
+               duration_ms = salesflow._ms_since(r.started_at)
+         WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
+        PERFORM salesflow._act_as_caller(caller);
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN
+        RAISE;
+    WHEN OTHERS THEN
+        UPDATE salesflow.reports p
+           SET status = 'failed', error = SQLSTATE || ' ' || SQLERRM, finished_at = clock_timestamp(),
+               duration_ms = salesflow._ms_since(r.started_at)
+         WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
+    END;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION salesflow._make_report(bigint, bigint) IS
+    'Internal: makes one queued (or generating) report as its tenant: generating, then completed with the CSV or workbook, or failed with the error, timed; false when it was not queued.';
+
+CREATE OR REPLACE FUNCTION salesflow.make_reports() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    PERFORM salesflow._enqueue_due_reports();
+    FOR r IN SELECT p.tenant_id, p.report_id FROM salesflow.reports p
+              WHERE p.status = 'queued' ORDER BY p.requested_at FOR UPDATE SKIP LOCKED
+    LOOP
+        IF salesflow._make_report(r.tenant_id, r.report_id) THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow.make_reports() IS
+    'Queues the reports whose schedules came due, then makes every queued report the caller can see in this transaction (INSERT INTO salesflow.reports (report, format, options) requests one), each as its own tenant, storing the content or the error. Returns the number of reports processed. The reports job runs CALL run_reports() instead, which commits each state.';
+
+CREATE OR REPLACE PROCEDURE salesflow.run_reports(max_reports int DEFAULT 1000)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+    n int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM salesflow._enqueue_due_reports();
+    UPDATE salesflow.reports p
+       SET status = 'failed', error = 'interrupted: the job stopped while generating it', finished_at = clock_timestamp()
+     WHERE p.status = 'generating' AND p.started_at < now() - interval '1 hour';
+    COMMIT;
+    WHILE n < max_reports LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        SELECT p.tenant_id, p.report_id INTO r FROM salesflow.reports p
+         WHERE p.status = 'queued' ORDER BY p.requested_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+        EXIT WHEN NOT FOUND;
+        UPDATE salesflow.reports p SET status = 'generating', started_at = clock_timestamp()
+         WHERE p.tenant_id = r.tenant_id AND p.report_id = r.report_id;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        PERFORM salesflow._make_report(r.tenant_id, r.report_id);
+        COMMIT;
+        n := n + 1;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE salesflow.run_reports(int) IS
+    'The reports job (pg_cron, every minute): queues due report schedules, then makes queued reports one by one, committing each state (queued -> generating -> completed/failed); at most max_reports per call.';
+
+-- the reports job runs every minute
+CREATE OR REPLACE FUNCTION salesflow._cron_jobs(options jsonb)
+RETURNS TABLE(job_name text, schedule text, command text, timeout text, in_cron_database boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tz text := coalesce(options ->> 'timezone', 'UTC');
+    prefix text := coalesce(options ->> 'prefix', 'salesflow');
+    j record;
+    local_at timestamp;
+    utc_at timestamp;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = tz) THEN
+        RAISE EXCEPTION 'unknown time zone "%"', tz USING ERRCODE = '22023';
+    END IF;
+    IF prefix !~ '^[a-z][a-z0-9_-]{0,30}$' THEN
+        RAISE EXCEPTION 'prefix must be lower-case letters, digits, - or _' USING ERRCODE = '22023';
+    END IF;
+    FOR j IN SELECT * FROM (VALUES
+        ('uploads',          '* * * * *',  NULL::text, '50s',   'SELECT salesflow.process_pending_uploads()'),
+        ('dashboards',       '*/5 * * * *', NULL,       '4min',  'CALL salesflow.refresh_dashboards(time_budget => %L)'),
+        ('segments',         NULL,          '02:00',    '60min', 'SELECT salesflow.run_scheduled(''segments''); SELECT salesflow.run_scheduled(''associations''); SELECT salesflow.run_scheduled(''predicted_orders'')'),
+        ('forecasts',        NULL,          '07:00',    '30min', 'SELECT salesflow.run_scheduled(''forecasts'')'),
+        ('procurement',      NULL,          '07:30',    '15min', 'SELECT salesflow.run_scheduled(''replenishment'')'),
+        ('anomalies',        '15 * * * *',  NULL,       '15min', 'SELECT salesflow.run_scheduled(''anomalies'')'),
+        ('reports',          '* * * * *',  NULL,       '5min',  'CALL salesflow.run_reports()'),
+        ('prune',            NULL,          'sun 03:00', '15min', 'SELECT salesflow.prune(%L::interval)')
+        ) v(name, cron, local_time, default_timeout, cmd)
+    LOOP
+        job_name := prefix || '-' || j.name;
+        timeout := coalesce(options -> 'timeouts' ->> j.name, j.default_timeout);
+        IF timeout !~ '^[0-9]+ ?(ms|s|min|h)$' THEN
+            RAISE EXCEPTION 'timeout of job % must look like 30s, 15min or 2h, not "%"', j.name, timeout USING ERRCODE = '22023';
+        END IF;
+        schedule := options -> 'schedules' ->> j.name;
+        IF schedule IS NULL AND j.local_time IS NOT NULL THEN
+            -- pg_cron 1.4 runs schedules in UTC: the local time today, in UTC
+            local_at := current_date + split_part(j.local_time, ' ', -1)::time;
+            utc_at := (local_at AT TIME ZONE tz) AT TIME ZONE 'UTC';
+            schedule := format('%s %s * * %s', extract(minute FROM utc_at)::int, extract(hour FROM utc_at)::int,
+                               CASE WHEN j.local_time LIKE 'sun %' THEN
+                                    ((extract(dow FROM utc_at)::int - extract(dow FROM local_at)::int + 7) % 7)::text
+                                    ELSE '*' END);
+        END IF;
+        schedule := coalesce(schedule, j.cron);
+        IF schedule !~ '^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+$' THEN
+            RAISE EXCEPTION 'schedule of job % is not a 5-field cron expression: "%"', j.name, schedule USING ERRCODE = '22023';
+        END IF;
+        command := CASE j.name
+            WHEN 'dashboards' THEN format(j.cmd, timeout)
+            WHEN 'reports' THEN j.cmd  -- a lone CALL: it commits each report's state
+            WHEN 'prune' THEN format('SET statement_timeout = %L; ', timeout) || format(j.cmd, coalesce(options ->> 'keep', '30 days'))
+            ELSE format('SET statement_timeout = %L; ', timeout) || j.cmd END;
+        in_cron_database := false;
+        RETURN NEXT;
+    END LOOP;
+    -- pg_cron's own run history, pruned where pg_cron lives
+    job_name := prefix || '-prune-cron-history';
+    schedule := '45 3 * * *';
+    timeout := '5min';
+    command := format('DELETE FROM cron.job_run_details WHERE end_time < now() - %L::interval',
+                      coalesce(options ->> 'keep', '30 days'));
+    in_cron_database := true;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION salesflow._cron_jobs(jsonb) IS 'Internal: the jobs schedule() installs, with their cron schedules (UTC) and commands.';
+
+COMMENT ON FUNCTION salesflow.schedule(jsonb) IS
+    'Installs (or updates: idempotent) the named pg_cron jobs: uploads every minute, dashboards every 5 minutes, segments/associations/predicted orders nightly 02:00, forecasts 07:00, procurement 07:30, anomalies hourly, reports every minute (recurring report schedules, then the queue), pruning weekly; each with a statement_timeout (dashboards: a time budget). Options: timezone (the local times above, converted to pg_cron''s UTC), schedules {job: cron}, timeouts {job: 30min}, database, username, prefix, keep. Without pg_cron in this database it installs nothing and returns the commands to run where pg_cron is. Admins only.';
+
+-- inventory: procurement history and decisions, the runway threshold
+ALTER TABLE salesflow.replenishment ADD COLUMN order_reason text;
+COMMENT ON COLUMN salesflow.replenishment.order_reason IS 'Why it is ORDER_TODAY: the inventory position at or below the reorder point, and/or the runway at or below replenishment.runway_threshold_days.';
+
+-- Procurement history: every run of refresh_replenishment, the buying queue
+-- it produced, and what the buyer decided about each line.
+CREATE SEQUENCE salesflow.replenishment_runs_run_id_seq AS bigint;
+CREATE TABLE salesflow.replenishment_runs (
+    tenant_id              bigint      NOT NULL REFERENCES salesflow.tenants ON DELETE CASCADE,
+    run_id                 bigint      NOT NULL DEFAULT nextval('salesflow.replenishment_runs_run_id_seq'),
+    as_of                  date        NOT NULL,
+    computed_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+    products               bigint      NOT NULL,
+    recommendations        bigint      NOT NULL,
+    runway_threshold_days  float8,
+    PRIMARY KEY (tenant_id, run_id)
+);
+ALTER SEQUENCE salesflow.replenishment_runs_run_id_seq OWNED BY salesflow.replenishment_runs.run_id;
+COMMENT ON TABLE salesflow.replenishment_runs IS 'One row per refresh_replenishment run: its day, how many products it computed and how many recommendations it kept.';
+COMMENT ON COLUMN salesflow.replenishment_runs.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.replenishment_runs.run_id IS 'Run id.';
+COMMENT ON COLUMN salesflow.replenishment_runs.as_of IS 'The day the run computed for.';
+COMMENT ON COLUMN salesflow.replenishment_runs.computed_at IS 'When it ran.';
+COMMENT ON COLUMN salesflow.replenishment_runs.products IS 'Products computed.';
+COMMENT ON COLUMN salesflow.replenishment_runs.recommendations IS 'Lines of the buying queue kept in procurement_recommendations.';
+COMMENT ON COLUMN salesflow.replenishment_runs.runway_threshold_days IS 'The replenishment.runway_threshold_days setting the run used (NULL: none).';
+SELECT salesflow._tenant_table('salesflow.replenishment_runs');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.replenishment_runs_run_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.replenishment_runs_run_id_seq TO salesflow_writer;
+
+CREATE SEQUENCE salesflow.procurement_recommendations_id_seq AS bigint;
+CREATE TABLE salesflow.procurement_recommendations (
+    tenant_id         bigint      NOT NULL,
+    recommendation_id bigint      NOT NULL DEFAULT nextval('salesflow.procurement_recommendations_id_seq'),
+    run_id            bigint      NOT NULL,
+    as_of             date        NOT NULL,
+    product_id        bigint      NOT NULL,
+    location          text        NOT NULL DEFAULT '',
+    category          text        NOT NULL,
+    order_reason      text,
+    reasons           text[]      NOT NULL DEFAULT '{}',
+    recommended_qty   float8,
+    order_value       float8,
+    runway_days       float8,
+    stockout_date     date,
+    decision          text        CHECK (decision IN ('accepted', 'rejected', 'ordered')),
+    note              text,
+    decided_at        timestamptz,
+    decided_by        name,
+    PRIMARY KEY (tenant_id, recommendation_id),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES salesflow.replenishment_runs ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, product_id) REFERENCES salesflow.products ON DELETE CASCADE
+);
+ALTER SEQUENCE salesflow.procurement_recommendations_id_seq OWNED BY salesflow.procurement_recommendations.recommendation_id;
+CREATE INDEX procurement_recommendations_product_idx ON salesflow.procurement_recommendations (tenant_id, product_id, as_of);
+COMMENT ON TABLE salesflow.procurement_recommendations IS
+    'The buying queue of every replenishment run (categories other than NORMAL), kept with its run and day, and the buyer''s decision (decide_recommendation).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.recommendation_id IS 'Recommendation id (what decide_recommendation takes).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.run_id IS 'The replenishment run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.as_of IS 'The run''s day.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.location IS 'Location ('''' : locations pooled).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.category IS 'ORDER_TODAY, ALREADY_ORDERED or ATTENTION_REQUIRED, as in replenishment.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.order_reason IS 'Why ORDER_TODAY (reorder point and/or runway threshold).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.reasons IS 'Why ATTENTION_REQUIRED.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.recommended_qty IS 'Units recommended.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.order_value IS 'Their value at unit cost.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.runway_days IS 'Runway in days at the run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.stockout_date IS 'Forecast stockout day at the run.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decision IS 'accepted, rejected or ordered (NULL: not decided).';
+COMMENT ON COLUMN salesflow.procurement_recommendations.note IS 'The buyer''s note.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decided_at IS 'When it was decided.';
+COMMENT ON COLUMN salesflow.procurement_recommendations.decided_by IS 'Who decided.';
+SELECT salesflow._tenant_table('salesflow.procurement_recommendations');
+SELECT pg_catalog.pg_extension_config_dump('salesflow.procurement_recommendations_id_seq', '');
+GRANT USAGE ON SEQUENCE salesflow.procurement_recommendations_id_seq TO salesflow_writer;
+
+CREATE OR REPLACE FUNCTION salesflow.decide_recommendation(recommendation_id bigint, decision text, note text DEFAULT NULL)
+RETURNS salesflow.procurement_recommendations
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant bigint := salesflow.require_tenant();
+    rec salesflow.procurement_recommendations;
+BEGIN
+    IF decide_recommendation.decision IS NULL OR decide_recommendation.decision NOT IN ('accepted', 'rejected', 'ordered') THEN
+        RAISE EXCEPTION 'decision must be accepted, rejected or ordered, not "%"', decide_recommendation.decision
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE salesflow.procurement_recommendations r
+       SET decision = decide_recommendation.decision, note = decide_recommendation.note,
+           decided_at = clock_timestamp(), decided_by = current_user
+     WHERE r.tenant_id = tenant AND r.recommendation_id = decide_recommendation.recommendation_id
+    RETURNING * INTO rec;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'recommendation % does not exist', decide_recommendation.recommendation_id USING ERRCODE = '42704';
+    END IF;
+    RETURN rec;
+END
+$$;
+COMMENT ON FUNCTION salesflow.decide_recommendation(bigint, text, text) IS
+    'Records what the buyer did with a procurement recommendation of the session''s tenant: accepted, rejected or ordered, with an optional note (a later decision replaces an earlier one). Returns the recommendation.';
+
+CREATE OR REPLACE VIEW salesflow.procurement_acceptance WITH (security_invoker = true, security_barrier = true) AS
+WITH rec AS (
+    SELECT r.tenant_id, r.product_id, date_trunc('month', r.as_of)::date AS month,
+           count(*) AS recommendations,
+           count(r.decision) AS decided,
+           count(*) FILTER (WHERE r.decision IN ('accepted', 'ordered')) AS accepted,
+           count(*) FILTER (WHERE r.decision = 'rejected') AS rejected,
+           coalesce(sum(r.recommended_qty), 0) AS recommended_qty,
+           coalesce(sum(r.recommended_qty) FILTER (WHERE r.decision IN ('accepted', 'ordered')), 0) AS accepted_qty
+      FROM salesflow.procurement_recommendations r
+     GROUP BY 1, 2, 3
+), po AS (
+    SELECT o.tenant_id, o.product_id, date_trunc('month', o.ordered_at)::date AS month, sum(o.quantity)::float8 AS ordered_qty
+      FROM salesflow.purchase_orders o WHERE o.status <> 'cancelled'
+     GROUP BY 1, 2, 3
+)
+SELECT rec.tenant_id, rec.product_id, p.sku, rec.month, rec.recommendations, rec.decided, rec.accepted, rec.rejected,
+       rec.accepted::float8 / nullif(rec.decided, 0) AS acceptance_rate,
+       rec.recommended_qty, rec.accepted_qty, coalesce(po.ordered_qty, 0) AS ordered_qty,
+       coalesce(po.ordered_qty, 0) - rec.accepted_qty AS quantity_difference
+  FROM rec
+  JOIN salesflow.products p ON p.tenant_id = rec.tenant_id AND p.product_id = rec.product_id
+  LEFT JOIN po ON po.tenant_id = rec.tenant_id AND po.product_id = rec.product_id AND po.month = rec.month;
+COMMENT ON VIEW salesflow.procurement_acceptance IS
+    'Procurement decisions per product and month: recommendations, decided, accepted (accepted or ordered), rejected, acceptance_rate = accepted / decided, recommended_qty, accepted_qty (recommended units accepted), ordered_qty (units on purchase orders placed that month, cancelled ones left out) and quantity_difference = ordered_qty - accepted_qty.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.sku IS 'SKU.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.month IS 'First day of the month of the runs.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommendations IS 'Recommendations that month.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.decided IS 'Recommendations with a decision.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted IS 'Decided accepted or ordered.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.rejected IS 'Decided rejected.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.acceptance_rate IS 'accepted / decided (NULL when none decided).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommended_qty IS 'Units recommended.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted_qty IS 'Units recommended in accepted or ordered recommendations.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.ordered_qty IS 'Units on purchase orders placed that month (not cancelled).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.quantity_difference IS 'ordered_qty - accepted_qty: what the buyer ordered beyond (+) or below (-) what was accepted.';
+GRANT SELECT ON salesflow.procurement_acceptance TO salesflow_reader;
+COMMENT ON COLUMN salesflow.procurement_acceptance.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.product_id IS 'Product.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.sku IS 'SKU.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.month IS 'First day of the month of the runs.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommendations IS 'Recommendations that month.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.decided IS 'Recommendations with a decision.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted IS 'Decided accepted or ordered.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.rejected IS 'Decided rejected.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.acceptance_rate IS 'accepted / decided (NULL when none decided).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.recommended_qty IS 'Units recommended.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.accepted_qty IS 'Units recommended in accepted or ordered recommendations.';
+COMMENT ON COLUMN salesflow.procurement_acceptance.ordered_qty IS 'Units on purchase orders placed that month (not cancelled).';
+COMMENT ON COLUMN salesflow.procurement_acceptance.quantity_difference IS 'ordered_qty - accepted_qty: what the buyer ordered beyond (+) or below (-) what was accepted.';
+GRANT SELECT ON salesflow.procurement_acceptance TO salesflow_reader;
+
+CREATE OR REPLACE FUNCTION salesflow._runway_threshold_days(tenant bigint) RETURNS float8
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (salesflow._tenant_setting(tenant, 'replenishment.runway_threshold_days', NULL) #>> '{}')::float8 $$;
+COMMENT ON FUNCTION salesflow._runway_threshold_days(bigint) IS
+    'Internal: the tenant''s replenishment.runway_threshold_days (days; NULL when unset): ORDER_TODAY when the runway is at or below it and nothing is on order.';
+
+
+CREATE OR REPLACE FUNCTION salesflow.refresh_replenishment(tenant text DEFAULT NULL, as_of date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid bigint := salesflow.require_tenant(tenant);
+    day0 date := as_of;
+    d_lead float8 := salesflow._supply_default(tid, 'lead_time_days', 7);
+    d_lead_sd float8 := salesflow._supply_default(tid, 'lead_time_sd_days', 0);
+    d_review float8 := salesflow._supply_default(tid, 'review_period_days', 1);
+    d_moq float8 := salesflow._supply_default(tid, 'moq', 0);
+    d_pack float8 := salesflow._supply_default(tid, 'pack_size', 1);
+    d_order_cost float8 := salesflow._supply_default(tid, 'ordering_cost', 0);
+    d_holding float8 := salesflow._supply_default(tid, 'holding_rate', 0.25);
+    d_service float8 := salesflow._supply_default(tid, 'service_level', 0.95);
+    d_type text := salesflow._tenant_setting(tid, 'supply.service_type', '"cycle"') #>> '{}';
+    min_obs float8 := salesflow._supply_default(tid, 'min_lead_time_observations', 3);
+    max_mase float8 := salesflow._supply_default(tid, 'max_backtest_mase', 2);
+    runway_threshold float8 := salesflow._runway_threshold_days(tid);
+    n bigint;
+    run bigint;
+BEGIN
+    IF d_type NOT IN ('cycle', 'fill_rate') OR d_service <= 0 OR d_service >= 1 OR least(d_lead, d_lead_sd, d_review,
+            d_moq, d_pack, d_order_cost, d_holding) < 0 THEN
+        RAISE EXCEPTION 'invalid supply.* setting for tenant "%"', (SELECT tn.name FROM salesflow.tenants tn WHERE tn.tenant_id = tid)
+            USING ERRCODE = '22023',
+                  HINT = 'supply.service_level must be in (0, 1), supply.service_type cycle or fill_rate, the others >= 0.';
+    END IF;
+    IF day0 IS NULL THEN
+        SELECT max(d.day) + 1 INTO day0 FROM salesflow.sales_daily d WHERE d.tenant_id = tid;
+        day0 := coalesce(day0, (now() AT TIME ZONE (SELECT tn.timezone FROM salesflow.tenants tn WHERE tn.tenant_id = tid))::date);
+    END IF;
+
+    IF to_regclass('pg_temp.sf_rp_input') IS NOT NULL THEN
+        DROP TABLE sf_rp_input;
+    END IF;
+    CREATE TEMP TABLE sf_rp_input ON COMMIT DROP AS
+    WITH stock AS (
+        SELECT i.product_id, sum(i.on_hand)::float8 AS on_hand, sum(i.backorders)::float8 AS backorders
+          FROM salesflow.inventory i WHERE i.tenant_id = tid GROUP BY i.product_id
+    ), po AS (
+        SELECT o.product_id,
+               sum(o.quantity - o.received_qty) FILTER (WHERE o.status IN ('open', 'partial'))::float8 AS on_order,
+               min(o.expected_at) FILTER (WHERE o.status IN ('open', 'partial')) AS next_receipt,
+               coalesce(bool_or(o.expected_at < day0) FILTER (WHERE o.status IN ('open', 'partial')), false) AS overdue,
+               count(*) FILTER (WHERE o.status = 'received' AND o.received_at IS NOT NULL) AS lt_n,
+               avg(o.received_at - o.ordered_at) FILTER (WHERE o.status = 'received' AND o.received_at IS NOT NULL)::float8 AS lt_mean,
+               stddev_samp(o.received_at - o.ordered_at) FILTER (WHERE o.status = 'received' AND o.received_at IS NOT NULL)::float8 AS lt_sd
+          FROM salesflow.purchase_orders o WHERE o.tenant_id = tid GROUP BY o.product_id
+    )
+    SELECT s.product_id, s.on_hand, s.backorders, coalesce(po.on_order, 0) AS on_order, po.next_receipt,
+           coalesce(po.overdue, false) AS overdue,
+           coalesce(ss.lead_time_days::float8, CASE WHEN po.lt_n >= min_obs THEN po.lt_mean END, d_lead) AS lead_time,
+           coalesce(ss.lead_time_sd_days::float8, CASE WHEN ss.lead_time_days IS NULL AND po.lt_n >= min_obs THEN po.lt_sd END,
+                    d_lead_sd) AS lead_time_sd,
+           CASE WHEN ss.lead_time_days IS NOT NULL THEN 'settings'
+                WHEN po.lt_n >= min_obs THEN 'purchase_orders' ELSE 'default' END AS lead_time_source,
+           coalesce(ss.review_period_days::float8, d_review) AS review_period,
+           coalesce(ss.moq::float8, d_moq) AS moq, coalesce(ss.pack_size::float8, d_pack) AS pack_size,
+           coalesce(ss.ordering_cost::float8, d_order_cost) AS ordering_cost,
+           coalesce(ss.unit_cost::float8, p.last_price::float8, 0) AS unit_cost,
+           coalesce(ss.holding_rate::float8, d_holding) AS holding_rate,
+           coalesce(ss.service_level::float8, d_service) AS service_level,
+           coalesce(ss.service_type, d_type) AS service_type,
+           m.method AS forecast_method, m.data_end AS forecast_origin, m.backtest_mase,
+           m.method IN ('croston', 'sba', 'tsb')
+             OR (SELECT count(*) FROM salesflow.sales_daily x
+                  WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.units > 0
+                    AND x.day BETWEEN m.data_start AND m.data_end) * 1.32 <= (m.data_end - m.data_start + 1) AS intermittent,
+           (SELECT sum(x.units)::float8 FROM salesflow.sales_daily x
+             WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.day BETWEEN m.data_start AND m.data_end)
+             / (m.data_end - m.data_start + 1) AS hist_mean,
+           -- the share of days with demand, exponentially smoothed (alpha 0.1,
+           -- started at the window's share), as TSB smooths it
+           (SELECT sum(0.1 * power(0.9, m.data_end - x.day))
+                   + power(0.9, m.data_end - m.data_start + 1) * count(*)::float8 / (m.data_end - m.data_start + 1)
+              FROM salesflow.sales_daily x
+             WHERE x.tenant_id = tid AND x.product_id = s.product_id AND x.units > 0
+               AND x.day BETWEEN m.data_start AND m.data_end) AS demand_probability,
+           f.points, f.sd1
+      FROM stock s
+      JOIN salesflow.products p ON p.tenant_id = tid AND p.product_id = s.product_id
+      LEFT JOIN salesflow.supply_settings ss ON ss.tenant_id = tid AND ss.product_id = s.product_id
+      LEFT JOIN po ON po.product_id = s.product_id
+      LEFT JOIN salesflow.forecast_models m ON m.tenant_id = tid AND m.product_id = s.product_id AND m.location = ''
+      LEFT JOIN LATERAL (
+          -- the model's snapshot from day0 on; the one-day error sd from the
+          -- first day's 95% interval (its upper half when the lower bound was
+          -- clamped at zero)
+          SELECT array_agg(fc.point ORDER BY fc.day) AS points,
+                 (array_agg(CASE WHEN fc.lo95 > 0 THEN (fc.hi95 - fc.lo95) / (2 * 1.959963984540054)
+                                 ELSE greatest(fc.hi95 - fc.point, 0) / 1.959963984540054 END ORDER BY fc.day))[1] AS sd1
+            FROM salesflow.forecasts fc
+           WHERE fc.tenant_id = tid AND fc.product_id = s.product_id AND fc.location = '' AND fc.origin = m.data_end
+             AND fc.day >= day0
+      ) f ON true;
+
+    DELETE FROM salesflow.replenishment r WHERE r.tenant_id = tid;
+
+    INSERT INTO salesflow.replenishment (tenant_id, product_id, as_of, category, reasons, on_hand, backorders, on_order,
+                                         inventory_position, next_receipt, daily_demand, daily_demand_sd, intermittent,
+                                         forecast_method, forecast_origin, lead_time_days, lead_time_sd_days,
+                                         lead_time_source, review_period_days, service_type, service_level,
+                                         policy_method, safety_stock, reorder_point, order_up_to, eoq, recommended_qty,
+                                         order_value, runway_days, stockout_date, computed_at, order_reason)
+    SELECT tid, i.product_id, day0,
+           CASE WHEN cardinality(rs.reasons) > 0 THEN 'ATTENTION_REQUIRED'
+                WHEN pol.recommended_qty > 0 OR rt.runway_due THEN 'ORDER_TODAY'
+                WHEN i.on_order > 0 AND i.on_hand - i.backorders <= pol.reorder_point THEN 'ALREADY_ORDERED'
+                ELSE 'NORMAL' END,
+           rs.reasons, i.on_hand, i.backorders, i.on_order, i.on_hand + i.on_order - i.backorders, i.next_receipt,
+           dm.daily_demand, sdv.sd, i.intermittent, i.forecast_method, i.forecast_origin, i.lead_time, i.lead_time_sd,
+           i.lead_time_source, i.review_period, i.service_type, i.service_level,
+           pol.method, pol.safety_stock, pol.reorder_point, pol.order_up_to, pol.eoq, rt.qty,
+           rt.qty * i.unit_cost, rw.runway_days,
+           day0 + rw.stockout_day, clock_timestamp(),
+           nullif(concat_ws('; ',
+               CASE WHEN pol.recommended_qty > 0 AND cardinality(rs.reasons) = 0 THEN
+                    format('inventory position %s at or below the reorder point %s',
+                           round((i.on_hand + i.on_order - i.backorders)::numeric, 1), round(pol.reorder_point::numeric, 1)) END,
+               CASE WHEN rt.runway_due THEN
+                    format('runway %s days at or below the threshold of %s days (replenishment.runway_threshold_days)',
+                           round(rw.runway_days::numeric, 1), runway_threshold) END), '')
+      FROM sf_rp_input i
+      -- demand per day over the protection interval L + R (at least a day)
+      CROSS JOIN LATERAL (
+          SELECT (SELECT avg(x) FROM unnest(i.points[1:greatest(1, ceil(i.lead_time + i.review_period))::int]) x) AS daily_demand
+      ) dm
+      -- intermittent demand: the error variance scales with the level (Var =
+      -- k x level, compound-Poisson view; docs/inventory.md), so a forecast
+      -- level below the history's mean shrinks the in-sample error sd
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN i.intermittent AND i.hist_mean > 0 AND dm.daily_demand < i.hist_mean
+                      THEN i.sd1 * sqrt(dm.daily_demand / i.hist_mean) ELSE i.sd1 END AS sd
+      ) sdv
+      LEFT JOIN LATERAL salesflow.reorder_policy(
+          dm.daily_demand, coalesce(sdv.sd, 0), coalesce(i.intermittent, false), i.lead_time, i.lead_time_sd,
+          i.review_period, i.on_hand, i.on_order, i.backorders, i.moq, i.pack_size, i.ordering_cost, i.unit_cost,
+          i.holding_rate, i.service_level, i.service_type,
+          CASE WHEN coalesce(i.intermittent, false) AND dm.daily_demand > 0
+               THEN least(1, greatest(coalesce(i.demand_probability, 0), 0)) ELSE 0 END) pol ON dm.daily_demand IS NOT NULL
+      LEFT JOIN LATERAL salesflow.runway(i.on_hand - i.backorders, i.points) rw ON cardinality(i.points) > 0
+      CROSS JOIN LATERAL (
+          SELECT array_remove(ARRAY[
+                     CASE WHEN i.on_hand < 0 THEN 'negative stock' END,
+                     CASE WHEN i.forecast_method IS NULL THEN 'no sales history' END,
+                     CASE WHEN i.forecast_method IS NOT NULL AND i.points IS NULL THEN 'forecast out of date' END,
+                     CASE WHEN i.overdue THEN 'purchase order overdue' END,
+                     CASE WHEN i.backtest_mase > max_mase THEN 'forecast unreliable' END
+                 ], NULL) AS reasons
+      ) rs
+      -- the seed's rule: order today when the stock runs out within the
+      -- threshold and nothing is on order; at least the policy's quantity,
+      -- else up to the order-up-to level (at least one EOQ, one unit)
+      CROSS JOIN LATERAL (
+          SELECT d.runway_due,
+                 CASE WHEN d.runway_due AND coalesce(pol.recommended_qty, 0) <= 0
+                      THEN salesflow.round_order_quantity(
+                               greatest(pol.order_up_to - (i.on_hand + i.on_order - i.backorders), coalesce(pol.eoq, 0), 1),
+                               i.moq, i.pack_size)
+                      ELSE pol.recommended_qty END AS qty
+            FROM (SELECT runway_threshold IS NOT NULL AND rw.runway_days <= runway_threshold AND i.on_order <= 0
+                         AND cardinality(rs.reasons) = 0 AND pol.order_up_to IS NOT NULL AS runway_due) d
+      ) rt;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    -- the run and its buying queue, kept for the decisions
+    INSERT INTO salesflow.replenishment_runs (tenant_id, as_of, products, recommendations, runway_threshold_days)
+    VALUES (tid, day0, n, 0, runway_threshold) RETURNING run_id INTO run;
+    INSERT INTO salesflow.procurement_recommendations (tenant_id, run_id, as_of, product_id, category, order_reason,
+                                                       reasons, recommended_qty, order_value, runway_days, stockout_date)
+    SELECT tid, run, r.as_of, r.product_id, r.category, r.order_reason, r.reasons, r.recommended_qty, r.order_value,
+           r.runway_days, r.stockout_date
+      FROM salesflow.replenishment r WHERE r.tenant_id = tid AND r.category <> 'NORMAL'
+     ORDER BY r.product_id;
+    UPDATE salesflow.replenishment_runs x
+       SET recommendations = (SELECT count(*) FROM salesflow.procurement_recommendations p
+                               WHERE p.tenant_id = tid AND p.run_id = run)
+     WHERE x.tenant_id = tid AND x.run_id = run;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow.refresh_replenishment(text, date) IS
+    'Recomputes replenishment for every stocked product of the tenant as of a day (default: the day after the newest sales day): demand from the latest forecast snapshot, lead time from supply_settings, received purchase orders or the default, the (R, s, S) policy, runway, stockout date and the buying category. Returns the number of products.';
+
+-- seed names
+-- The bulk-upload seed refreshed its dashboard with refresh_dashboard().
+CREATE FUNCTION salesflow.refresh_dashboard() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a function cannot commit: every view in this one transaction
+    CALL salesflow.refresh_dashboards(commit_each => false);
+END
+$$;
+COMMENT ON FUNCTION salesflow.refresh_dashboard() IS
+    'Seed name (bulk-upload seed): refreshes every dashboard view in one transaction, as CALL salesflow.refresh_dashboards(commit_each => false). Admins only; prefer CALL salesflow.refresh_dashboards(), which commits after each view.';
+REVOKE EXECUTE ON FUNCTION salesflow.refresh_dashboard() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow.refresh_dashboard() TO salesflow_admin;
+
+-- The bulk-upload seed called its customers stores.
+CREATE VIEW salesflow.stores WITH (security_invoker = true, security_barrier = true) AS
+SELECT c.tenant_id, c.customer_id AS store_id, c.ref AS store_ref, c.name AS store_name, c.city, c.country,
+       c.first_order_at, c.last_order_at
+  FROM salesflow.customers c
+ WHERE NOT c.is_anonymous;
+COMMENT ON VIEW salesflow.stores IS
+    'Seed name (bulk-upload seed): the customers of the session''s tenant under the seed''s name for them (stores), anonymous lines left out.';
+COMMENT ON COLUMN salesflow.stores.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.stores.store_id IS 'customers.customer_id.';
+COMMENT ON COLUMN salesflow.stores.store_ref IS 'customers.ref: the store''s id in the source system.';
+COMMENT ON COLUMN salesflow.stores.store_name IS 'customers.name.';
+COMMENT ON COLUMN salesflow.stores.city IS 'City.';
+COMMENT ON COLUMN salesflow.stores.country IS 'Country.';
+COMMENT ON COLUMN salesflow.stores.first_order_at IS 'First order.';
+COMMENT ON COLUMN salesflow.stores.last_order_at IS 'Latest order.';
+GRANT SELECT ON salesflow.stores TO salesflow_reader;
+
+-- The bulk-upload seed's upsell suggestions table.
+CREATE VIEW salesflow.upselling_recommendations WITH (security_invoker = true, security_barrier = true) AS
+SELECT r.tenant_id, r.customer_id AS store_id, c.ref AS store_ref, c.name AS store_name, r.product_id, p.sku,
+       p.name AS product_name, r.rank, r.score, r.reason, r.computed_at
+  FROM salesflow.recommendations r
+  JOIN salesflow.customers c ON c.tenant_id = r.tenant_id AND c.customer_id = r.customer_id
+  JOIN salesflow.products p ON p.tenant_id = r.tenant_id AND p.product_id = r.product_id;
+COMMENT ON VIEW salesflow.upselling_recommendations IS
+    'Seed name (bulk-upload seed): salesflow.recommendations (products a store does not buy yet, strongly associated with what it buys) with store and product names.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.store_id IS 'customers.customer_id.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.store_ref IS 'customers.ref.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.store_name IS 'customers.name.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.product_id IS 'Suggested product.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.sku IS 'Its SKU.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.product_name IS 'Its name.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.rank IS '1 = strongest suggestion.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.score IS 'Lift x confidence of the rule behind it.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.reason IS 'Why it is suggested.';
+COMMENT ON COLUMN salesflow.upselling_recommendations.computed_at IS 'When it was computed.';
+GRANT SELECT ON salesflow.upselling_recommendations TO salesflow_reader;
+
+-- anomalies (#18): the false-alarm budget (detect_anomalies_budget, used by
+-- refresh_anomalies), its settings, products only above a revenue share
+-- (the settings catalogue of #15 is created earlier in this script once its
+-- step is here; until then the definitions wait for it)
+
+CREATE FUNCTION salesflow.detect_anomalies_budget(y float8[], period int DEFAULT 7, alarms_per_quarter float8 DEFAULT 1,
+                                                  min_score float8 DEFAULT 4, direction text DEFAULT 'both',
+                                                  min_abs_change float8 DEFAULT 0, from_index int DEFAULT 1,
+                                                  method text DEFAULT 'mad')
+RETURNS TABLE(idx int, observed float8, expected float8, score float8)
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_detect_anomalies_budget';
+COMMENT ON FUNCTION salesflow.detect_anomalies_budget(float8[], int, float8, float8, text, float8, int, text) IS
+    'Unusual values of a series under a false-alarm budget: each side''s threshold is the score the series'' own ordinary days exceed alarms_per_quarter times a quarter (extrapolated from the median and 80% quantile of its scores), at least min_score and at most max(6, min_score); a zero on a normally busy day (the same weekday sold >= 3 in each of the previous 8 weeks) is always reported. method mad: robust z of the whole-history additive decomposition (the default); local: each day against its own neighbourhood with the day left out. Returns the 1-based index, observed and expected value and the signed score (> 0 spike) from from_index on; series shorter than 56 values report nothing.';
+
+COMMENT ON COLUMN salesflow.alert_rules.min_score IS 'Minimum |robust z| of a sales anomaly; the false-alarm budget (setting anomalies.alarms_per_quarter) raises a series'' threshold above it where its ordinary days are noisier. Lower = more sensitive.';
+
+CREATE OR REPLACE FUNCTION salesflow.refresh_anomalies(tenant text DEFAULT NULL, only_changed boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid bigint := salesflow.require_tenant(tenant);
+    tenant_name text := (SELECT tn.name FROM salesflow.tenants tn WHERE tn.tenant_id = tid);
+    lookback int := (salesflow._tenant_setting(tid, 'anomalies.lookback_days', '30') #>> '{}')::int;
+    history int := (salesflow._tenant_setting(tid, 'anomalies.history_days', '730') #>> '{}')::int;
+    top_n int := (salesflow._tenant_setting(tid, 'anomalies.top_products', '20') #>> '{}')::int;
+    escalation float8 := (salesflow._tenant_setting(tid, 'anomalies.escalation', '1.5') #>> '{}')::float8;
+    -- products alert only when they matter: this share of the tenant's
+    -- revenue over the last year at least; and each series (tenant revenue,
+    -- orders, each product) may raise about this many false alarms a quarter
+    -- (the threshold of detect_anomalies_budget, never below the rule's min_score)
+    min_share float8 := (salesflow._tenant_setting(tid, 'anomalies.product_min_share', '0.02') #>> '{}')::float8;
+    budget float8 := (salesflow._tenant_setting(tid, 'anomalies.alarms_per_quarter', '1') #>> '{}')::float8;
+    as_of date;
+    first_day date;
+    from_day date;
+    last_upload bigint;
+    newest_upload bigint;
+    m text;
+    n bigint := 0;
+    a record;
+BEGIN
+    SELECT max(d.day) INTO as_of FROM salesflow.sales_daily d WHERE d.tenant_id = tid;
+    SELECT s.last_upload_id INTO last_upload FROM salesflow.anomaly_scans s WHERE s.tenant_id = tid;
+    SELECT max(u.upload_id) INTO newest_upload FROM salesflow.uploads u WHERE u.tenant_id = tid;
+
+    IF to_regclass('pg_temp.sf_an_rules') IS NOT NULL THEN
+        DROP TABLE sf_an_rules, sf_an_candidates;
+    END IF;
+    CREATE TEMP TABLE sf_an_rules ON COMMIT DROP AS
+    SELECT mt.metric, coalesce(r.enabled, true) AS enabled, coalesce(r.min_score, 4) AS min_score,
+           coalesce(r.min_abs_change, 0) AS min_abs_change, coalesce(r.direction, 'both') AS direction,
+           coalesce(r.cooldown_days, 7) AS cooldown_days, coalesce(r.channel, 'salesflow_alerts') AS channel
+      FROM unnest(ARRAY['revenue', 'orders', 'product_units', 'stockout_risk', 'below_safety_stock']) mt(metric)
+      LEFT JOIN salesflow.alert_rules r ON r.tenant_id = tid AND r.metric = mt.metric;
+    CREATE TEMP TABLE sf_an_candidates (metric text, entity_type text, entity_id bigint, entity text, day date,
+                                        observed float8, expected float8, score float8) ON COMMIT DROP;
+
+    IF as_of IS NOT NULL THEN
+        first_day := as_of - (history - 1);
+        -- the days to score: those of invoices uploaded since the last scan
+        -- (all of the lookback window on the first scan or with only_changed
+        -- false), never older than the lookback window
+        IF only_changed AND last_upload IS NOT NULL THEN
+            SELECT min(i.day) INTO from_day FROM salesflow.invoices i
+             WHERE i.tenant_id = tid AND i.upload_id > last_upload;
+        ELSE
+            from_day := as_of - (lookback - 1);
+        END IF;
+        from_day := greatest(from_day, as_of - (lookback - 1));
+    END IF;
+
+    IF from_day IS NOT NULL THEN
+        -- tenant revenue and order count per day, gap-filled
+        INSERT INTO sf_an_candidates
+        SELECT s.metric, 'tenant', 0, tenant_name, s.start + (f.idx - 1), f.observed, f.expected, f.score
+          FROM (SELECT 'revenue' AS metric, min(g.day)::date AS start,
+                       array_agg(coalesce(v.revenue, 0)::float8 ORDER BY g.day) AS y
+                  FROM generate_series(greatest(first_day, (SELECT min(d.day) FROM salesflow.sales_daily d WHERE d.tenant_id = tid)),
+                                       as_of, interval '1 day') g(day)
+                  LEFT JOIN (SELECT d.day, sum(d.revenue) AS revenue FROM salesflow.sales_daily d
+                              WHERE d.tenant_id = tid AND d.day >= first_day GROUP BY d.day) v ON v.day = g.day::date
+                UNION ALL
+                SELECT 'orders', min(g.day)::date, array_agg(coalesce(v.orders, 0)::float8 ORDER BY g.day)
+                  FROM generate_series(greatest(first_day, (SELECT min(d.day) FROM salesflow.sales_daily d WHERE d.tenant_id = tid)),
+                                       as_of, interval '1 day') g(day)
+                  LEFT JOIN (SELECT i.day, count(*) AS orders FROM salesflow.invoices i
+                              WHERE i.tenant_id = tid AND NOT i.is_return AND i.day >= first_day GROUP BY i.day) v
+                    ON v.day = g.day::date) s
+          JOIN sf_an_rules r ON r.metric = s.metric AND r.enabled
+         CROSS JOIN LATERAL salesflow.detect_anomalies_budget(s.y, 7, budget, r.min_score, r.direction, r.min_abs_change,
+                                                              greatest(1, from_day - s.start + 1)) f;
+
+        -- units of the top products by revenue over the last year that hold
+        -- at least min_share of it (only those touched by new uploads when
+        -- only_changed)
+        INSERT INTO sf_an_candidates
+        SELECT 'product_units', 'product', s.product_id, s.label, s.start + (f.idx - 1), f.observed, f.expected, f.score
+          FROM (SELECT t.product_id, t.label, t.start,
+                       array_agg(coalesce(d.units, 0)::float8 ORDER BY g.day) AS y
+                  FROM (SELECT p.product_id, left(p.sku || coalesce(' ' || p.name, ''), 200) AS label,
+                               greatest(first_day, (p.first_sold_at AT TIME ZONE tn.timezone)::date) AS start
+                          FROM salesflow.products p
+                          JOIN salesflow.tenants tn ON tn.tenant_id = p.tenant_id
+                          JOIN (SELECT d.product_id, sum(d.revenue) AS revenue,
+                                       sum(d.revenue) / nullif(sum(sum(d.revenue)) OVER (), 0) AS share
+                                  FROM salesflow.sales_daily d
+                                 WHERE d.tenant_id = tid AND d.day > as_of - 365 GROUP BY d.product_id
+                                 ORDER BY 2 DESC, 1 LIMIT top_n) top ON top.product_id = p.product_id
+                                                                   AND top.share >= min_share
+                         WHERE p.tenant_id = tid AND NOT p.is_non_product
+                           AND (NOT only_changed OR last_upload IS NULL OR p.changed_by_upload > last_upload)) t
+                 CROSS JOIN LATERAL generate_series(t.start, as_of, interval '1 day') g(day)
+                  LEFT JOIN salesflow.sales_daily d ON d.tenant_id = tid AND d.product_id = t.product_id AND d.day = g.day::date
+                 GROUP BY t.product_id, t.label, t.start) s
+          JOIN sf_an_rules r ON r.metric = 'product_units' AND r.enabled
+         CROSS JOIN LATERAL salesflow.detect_anomalies_budget(s.y, 7, budget, r.min_score, r.direction, r.min_abs_change,
+                                                              greatest(1, from_day - s.start + 1)) f;
+    END IF;
+
+    -- the no-storm rule per sales metric, against the alerts already sent
+    FOREACH m IN ARRAY ARRAY['revenue', 'orders', 'product_units'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM sf_an_candidates c WHERE c.metric = m);
+        DELETE FROM sf_an_candidates c
+         WHERE c.metric = m
+           AND (c.entity_id, c.day - date '2000-01-01') NOT IN (
+               SELECT k.entity, k.day
+                 FROM salesflow._suppress_storms(
+                          (SELECT array_agg(x.entity_id) FROM sf_an_candidates x WHERE x.metric = m),
+                          (SELECT array_agg((x.day - date '2000-01-01')::bigint) FROM sf_an_candidates x WHERE x.metric = m),
+                          (SELECT array_agg(x.score) FROM sf_an_candidates x WHERE x.metric = m),
+                          (SELECT coalesce(array_agg(h.entity_id), '{}') FROM salesflow.anomalies h
+                            WHERE h.tenant_id = tid AND h.metric = m AND h.score IS NOT NULL),
+                          (SELECT coalesce(array_agg((h.day - date '2000-01-01')::bigint), '{}') FROM salesflow.anomalies h
+                            WHERE h.tenant_id = tid AND h.metric = m AND h.score IS NOT NULL),
+                          (SELECT coalesce(array_agg(h.score), '{}') FROM salesflow.anomalies h
+                            WHERE h.tenant_id = tid AND h.metric = m AND h.score IS NOT NULL),
+                          (SELECT r.cooldown_days FROM sf_an_rules r WHERE r.metric = m), escalation) k);
+    END LOOP;
+
+    -- stock alerts from the last replenishment run: one open alert per
+    -- product and metric until acknowledged or the cool-down has passed
+    INSERT INTO sf_an_candidates
+    SELECT x.metric, 'product', x.product_id, left(p.sku || coalesce(' ' || p.name, ''), 200), x.as_of, x.observed,
+           x.expected, NULL
+      FROM (SELECT 'stockout_risk' AS metric, r.product_id, r.as_of, r.on_hand - r.backorders AS observed,
+                   r.daily_demand * (r.stockout_date - r.as_of + 1) AS expected
+              FROM salesflow.replenishment r
+             WHERE r.tenant_id = tid AND r.stockout_date IS NOT NULL
+               AND r.stockout_date < r.as_of + ceil(r.lead_time_days)::int
+               AND (r.next_receipt IS NULL OR r.next_receipt > r.stockout_date)
+            UNION ALL
+            SELECT 'below_safety_stock', r.product_id, r.as_of, r.on_hand - r.backorders, r.safety_stock
+              FROM salesflow.replenishment r
+             WHERE r.tenant_id = tid AND r.safety_stock > 0 AND r.on_hand - r.backorders < r.safety_stock) x
+      JOIN salesflow.products p ON p.tenant_id = tid AND p.product_id = x.product_id
+      JOIN sf_an_rules ru ON ru.metric = x.metric AND ru.enabled
+     WHERE NOT EXISTS (SELECT 1 FROM salesflow.anomalies h
+                        WHERE h.tenant_id = tid AND h.metric = x.metric AND h.entity_id = x.product_id
+                          AND h.acknowledged_at IS NULL AND h.day > x.as_of - ru.cooldown_days);
+
+    FOR a IN
+        INSERT INTO salesflow.anomalies AS t (tenant_id, kind, metric, entity_type, entity_id, entity, day, observed,
+                                              expected, score, direction, message, channel, detected_at)
+        SELECT tid, CASE WHEN c.score IS NULL THEN 'stock' ELSE 'sales' END, c.metric, c.entity_type, c.entity_id,
+               c.entity, c.day, c.observed, c.expected, c.score,
+               CASE WHEN c.score IS NULL THEN c.metric WHEN c.score > 0 THEN 'spike' ELSE 'drop' END,
+               salesflow._alert_message(c.metric, c.entity, c.day, c.observed, c.expected, c.score), r.channel,
+               clock_timestamp()
+          FROM sf_an_candidates c JOIN sf_an_rules r ON r.metric = c.metric
+         ORDER BY c.day, c.metric, c.entity_id
+        ON CONFLICT (tenant_id, metric, entity_id, day) DO NOTHING
+        RETURNING t.*
+    LOOP
+        PERFORM salesflow._notify(a.channel, 'alert', a.anomaly_id);
+        n := n + 1;
+    END LOOP;
+
+    IF newest_upload IS NOT NULL THEN
+        INSERT INTO salesflow.anomaly_scans AS s (tenant_id, last_upload_id, scanned_at)
+        VALUES (tid, newest_upload, clock_timestamp())
+        ON CONFLICT (tenant_id) DO UPDATE SET last_upload_id = excluded.last_upload_id, scanned_at = excluded.scanned_at;
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION salesflow.refresh_anomalies(text, boolean) IS
+    'Detects unusual sales days (tenant revenue and orders, units of the top products) on the days touched since the last scan (at most anomalies.lookback_days back) and stock alerts from replenishment; stores new alerts in anomalies after the alert rules and the no-storm rule, and sends each alert''s id with pg_notify (the receiver reads the alert through RLS). Returns the number of new alerts.';
+
+-- the settings catalogue, every module's rows as a fresh install has them
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    -- segments (20_segments.sql)
+    ('segments.as_of', 'date', NULL, NULL, NULL, NULL, 'Day the segments are computed as of (default: the tenant''s latest invoice day).'),
+    ('segments.high_share', 'number', '0.5', 0, 1, NULL, 'Customers ranked by revenue are high value until those before them hold this share of revenue.'),
+    ('segments.medium_share', 'number', '0.8', 0, 1, NULL, '... and medium value until this share; the rest are low value.'),
+    ('segments.clv_months', 'integer', '12', 1, 120, NULL, 'Horizon of the customer lifetime value, in months.'),
+    ('segments.discount_rate', 'number', '0.1', 0, 1, NULL, 'Annual discount rate of the lifetime value.'),
+    ('segments.churn_days', 'integer', '90', 1, 3650, NULL, 'Churn window: churn risk is the probability of no purchase in this many days.'),
+    ('segments.churn_high_from', 'number', '0.7', 0, 1, NULL, 'The churn label is high from this churn risk.'),
+    ('segments.churn_low_below', 'number', '0.3', 0, 1, NULL, 'The churn label is low below this churn risk.'),
+    -- read by 0.1.0 only; kept so that an upgraded database's stored values stay valid
+    ('segments.churn_high_below', 'number', '0.3', 0, 1, NULL, 'Churn risk is high below this P(alive). (Not read since 0.2.0: see churn_high_from.)'),
+    ('segments.churn_low_from', 'number', '0.7', 0, 1, NULL, 'Churn risk is low from this P(alive). (Not read since 0.2.0: see churn_low_below.)'),
+    -- orders (30_orders.sql)
+    ('orders.min_support', 'integer', '5', 1, 1000000, NULL, 'Invoices a product pair must share to become an association rule.'),
+    ('orders.min_confidence', 'number', '0.2', 0, 1, NULL, 'Smallest confidence of an association rule.'),
+    ('orders.min_lift', 'number', '2', 0, 1000, NULL, 'Smallest lift of an association rule.'),
+    -- forecast (40_forecast.sql)
+    ('forecast.method', 'text', '"auto"', NULL, NULL,
+     ARRAY['auto', 'ets', 'ANN', 'AAN', 'AAdN', 'ANA', 'AAA', 'AAdA', 'MNN', 'MAN', 'MAdN', 'MNA', 'MAA', 'MAdA', 'MNM',
+           'MAM', 'MAdM', 'ses', 'theta', 'combo', 'croston', 'sba', 'tsb', 'naive', 'snaive', 'mean'],
+     'Method refresh_forecasts uses when none is passed.'),
+    ('forecast.by_location', 'boolean', 'false', NULL, NULL, NULL, 'The pipeline also forecasts every product x location.'),
+    -- inventory (50_inventory.sql): tenant defaults of supply_settings
+    ('supply.lead_time_days', 'number', '7', 0, 3650, NULL, 'Mean lead time in days.'),
+    ('supply.lead_time_sd_days', 'number', '0', 0, 3650, NULL, 'Standard deviation of the lead time in days.'),
+    ('supply.review_period_days', 'number', '1', 1, 365, NULL, 'Days between reviews (1: the daily batch).'),
+    ('supply.moq', 'number', '0', 0, 1000000000, NULL, 'Minimum order quantity.'),
+    ('supply.pack_size', 'number', '1', 0, 1000000000, NULL, 'Order multiple; 0 for goods sold by weight.'),
+    ('supply.ordering_cost', 'number', '0', 0, 1000000000000, NULL, 'Fixed cost per purchase order (0: no EOQ).'),
+    ('supply.holding_rate', 'number', '0.25', 0, 10, NULL, 'Yearly holding cost as a share of the unit cost.'),
+    ('supply.service_level', 'number', '0.95', 0.0001, 0.9999, NULL, 'Target service level.'),
+    ('supply.service_type', 'text', '"cycle"', NULL, NULL, ARRAY['cycle', 'fill_rate'], 'cycle (no stockout per cycle) or fill_rate (share of demand served from stock).'),
+    ('supply.min_lead_time_observations', 'number', '3', 1, 1000, NULL, 'Received purchase orders needed before lead times come from them.'),
+    ('supply.max_backtest_mase', 'number', '2', 0, 1000, NULL, 'Above this backtest MASE the forecast is called unreliable.'),
+    -- anomalies (60_anomalies.sql)
+    ('anomalies.lookback_days', 'integer', '30', 1, 3650, NULL, 'Alerts only on days at most this many days before the newest sales day.'),
+    ('anomalies.history_days', 'integer', '730', 14, 36500, NULL, 'Days of history that decide what is normal.'),
+    ('anomalies.top_products', 'integer', '20', 0, 1000, NULL, 'Products (by revenue over the last year) whose daily units are scored.'),
+    ('anomalies.escalation', 'number', '1.5', 1, 100, NULL, 'Within the cool-down, only a score this many times larger alerts again.')
+ON CONFLICT (name) DO UPDATE SET type = EXCLUDED.type, default_value = EXCLUDED.default_value,
+    minimum = EXCLUDED.minimum, maximum = EXCLUDED.maximum, choices = EXCLUDED.choices, description = EXCLUDED.description;
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('replenishment.runway_threshold_days', 'number', NULL, 0, 3650, NULL,
+     'ORDER_TODAY when the runway is at or below this many days and nothing is on order (unset: no runway rule).')
+ON CONFLICT (name) DO UPDATE SET type = EXCLUDED.type, default_value = EXCLUDED.default_value,
+    minimum = EXCLUDED.minimum, maximum = EXCLUDED.maximum, choices = EXCLUDED.choices, description = EXCLUDED.description;
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('anomalies.alarms_per_quarter', 'number', '1', 0.01, 90, NULL, 'False-alarm budget: about this many alerts per series (tenant revenue, orders, each product) and quarter on ordinary days; raises a noisy series'' threshold above the rule''s min_score.'),
+    ('anomalies.product_min_share', 'number', '0.02', 0, 1, NULL, 'Products alert only when they hold at least this share of the tenant''s revenue over the last year.')
+ON CONFLICT (name) DO UPDATE SET type = EXCLUDED.type, default_value = EXCLUDED.default_value,
+    minimum = EXCLUDED.minimum, maximum = EXCLUDED.maximum, choices = EXCLUDED.choices, description = EXCLUDED.description;

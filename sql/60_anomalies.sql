@@ -29,6 +29,15 @@ SELECT idx FROM salesflow.detect_anomalies((SELECT array_agg(y ORDER BY d) FROM 
 SELECT idx FROM salesflow.detect_anomalies((SELECT array_agg(y ORDER BY d) FROM daily), from_index => 400);
 -- a minimum absolute change above the spike's size silences it
 SELECT count(*) AS none FROM salesflow.detect_anomalies((SELECT array_agg(y ORDER BY d) FROM daily), min_abs_change => 1000);
+-- under a false-alarm budget (what refresh_anomalies uses): the same two days,
+-- with either score; a zero on a normally busy day is always reported, even
+-- with a budget of one alarm in ten years; a noisier budget never finds less
+SELECT idx, score > 0 AS spike FROM salesflow.detect_anomalies_budget((SELECT array_agg(y ORDER BY d) FROM daily));
+SELECT idx, score > 0 AS spike FROM salesflow.detect_anomalies_budget((SELECT array_agg(y ORDER BY d) FROM daily), method => 'local');
+SELECT idx FROM salesflow.detect_anomalies_budget((SELECT array_agg(CASE d WHEN 600 THEN 0 ELSE y END ORDER BY d) FROM daily),
+                                                  alarms_per_quarter => 0.025, from_index => 550);
+SELECT (SELECT count(*) FROM salesflow.detect_anomalies_budget((SELECT array_agg(y ORDER BY d) FROM daily), alarms_per_quarter => 4, min_score => 2))
+    >= (SELECT count(*) FROM salesflow.detect_anomalies_budget((SELECT array_agg(y ORDER BY d) FROM daily), min_score => 2)) AS monotone;
 -- edge cases: all zero, constant, a single sale, too short: nothing, never NaN
 SELECT count(*) AS all_zero FROM salesflow.detect_anomalies(array_fill(0::float8, ARRAY[100]));
 SELECT count(*) AS constant FROM salesflow.detect_anomalies(array_fill(3::float8, ARRAY[100]));
@@ -42,4 +51,8 @@ SELECT * FROM salesflow.detect_anomalies('{1,2,3}', period => 0);
 SELECT * FROM salesflow.detect_anomalies('{1,2,3}', threshold => -1);
 SELECT * FROM salesflow.detect_anomalies('{1,NULL,3}');
 SELECT * FROM salesflow.seasonal_hybrid_esd('{1,2,3,4,5,6,7,8,9,10}', max_anoms => 0.9);
+SELECT * FROM salesflow.detect_anomalies_budget('{1,2,3}', alarms_per_quarter => 0);
+SELECT * FROM salesflow.detect_anomalies_budget('{1,2,3}', min_score => -1);
+SELECT * FROM salesflow.detect_anomalies_budget('{1,2,3}', method => 'magic');
+SELECT count(*) AS all_zero FROM salesflow.detect_anomalies_budget(array_fill(0::float8, ARRAY[100]));
 SELECT 1 AS still_alive;

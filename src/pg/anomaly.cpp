@@ -1,4 +1,5 @@
-// Anomaly bindings: the robust z-score detector, Twitter's Seasonal Hybrid
+// Anomaly bindings: the local detector (the default since #18), the 0.1.0
+// whole-history robust z-score detector, Twitter's Seasonal Hybrid
 // ESD test, and the no-storm rule over candidate alerts.
 //
 // Short and boring on purpose (STYLE.md): map the arrays, call the core
@@ -8,7 +9,9 @@
 
 #include "pg/pg.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace {
 
@@ -55,6 +58,42 @@ SF_FUNCTION(sf_detect_anomalies) {
     options.min_abs_change = min_abs_change;
     if (from_index < 1) throw std::invalid_argument("from_index must be >= 1");
     std::vector<an::Anomaly> found = an::detect_mad(y, options, static_cast<std::size_t>(from_index - 1));
+    put_anomalies(out, found);
+    return (Datum) 0;
+}
+
+// detect_anomalies_budget(y, period, alarms_per_quarter, min_score, direction,
+//   min_abs_change, from_index, method) -> setof (idx, observed, expected, score)
+SF_FUNCTION(sf_detect_anomalies_budget) {
+    salesflow::span<double> y = salesflow::pg::float8_array_arg(fcinfo, 0, "y");
+    int period = PG_GETARG_INT32(1);
+    double alarms_per_quarter = PG_GETARG_FLOAT8(2);
+    double min_score = PG_GETARG_FLOAT8(3);
+    double min_abs_change = PG_GETARG_FLOAT8(5);
+    int from_index = PG_GETARG_INT32(6);
+    salesflow::pg::srf_writer out = salesflow::pg::begin_srf(fcinfo);
+    an::LocalOptions options;
+    options.period = period_arg(period);
+    if (!(alarms_per_quarter > 0.0) || !std::isfinite(alarms_per_quarter))
+        throw std::invalid_argument("alarms_per_quarter must be a finite number > 0");
+    if (!(min_score > 0.0) || !std::isfinite(min_score)) throw std::invalid_argument("min_score must be a finite number > 0");
+    options.alarms_per_quarter = alarms_per_quarter;
+    options.min_threshold = min_score;
+    options.max_threshold = std::max(options.max_threshold, min_score);
+    options.direction = direction_arg(salesflow::pg::text_arg(fcinfo, 4));
+    options.min_abs_change = min_abs_change;
+    const std::string method = salesflow::pg::text_arg(fcinfo, 7);
+    if (from_index < 1) throw std::invalid_argument("from_index must be >= 1");
+    const auto from = static_cast<std::size_t>(from_index - 1);
+    std::vector<an::Anomaly> found;
+    if (method == "mad") {
+        const an::MadScores s = an::mad_scores(y, an::stable_mad_options(options.period));
+        found = an::flag_by_budget(y, s.score, s.expected, options, from);
+    } else if (method == "local") {
+        found = an::detect_local(y, options, from);
+    } else {
+        throw std::invalid_argument("method must be 'mad' or 'local', not '" + method + "'");
+    }
     put_anomalies(out, found);
     return (Datum) 0;
 }

@@ -1,7 +1,9 @@
 -- anomalies: unusual sales days and stock situations, stored and announced.
 --
 -- Pure functions over arrays (C++ core src/core/anomaly): detect_anomalies
--- (robust weekday-seasonal decomposition + MAD z-score), seasonal_hybrid_esd
+-- (robust weekday-seasonal decomposition + MAD z-score, one threshold),
+-- detect_anomalies_budget (the same score, or the local one, with a
+-- false-alarm budget per series: what the batch uses), seasonal_hybrid_esd
 -- (Twitter's S-H-ESD test). The batch:
 --   salesflow.refresh_anomalies()  scores the tenant's daily revenue and
 --       order count and the units of its top products on the days touched by
@@ -23,6 +25,15 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_detect_anoma
 COMMENT ON FUNCTION salesflow.detect_anomalies(float8[], int, float8, text, float8, int) IS
     'Unusual values of a series (daily sales: period 7): robust decomposition (rolling-median trend, per-weekday seasonal), residuals scored by a MAD-based robust z; returns the 1-based index, observed and expected value and the signed score (> 0 spike) of every value from from_index on with |score| > threshold (lower = more sensitive) and |observed - expected| >= min_abs_change. direction: both, spike or drop. Series shorter than 56 values report nothing.';
 
+CREATE FUNCTION salesflow.detect_anomalies_budget(y float8[], period int DEFAULT 7, alarms_per_quarter float8 DEFAULT 1,
+                                                  min_score float8 DEFAULT 4, direction text DEFAULT 'both',
+                                                  min_abs_change float8 DEFAULT 0, from_index int DEFAULT 1,
+                                                  method text DEFAULT 'mad')
+RETURNS TABLE(idx int, observed float8, expected float8, score float8)
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_detect_anomalies_budget';
+COMMENT ON FUNCTION salesflow.detect_anomalies_budget(float8[], int, float8, float8, text, float8, int, text) IS
+    'Unusual values of a series under a false-alarm budget: each side''s threshold is the score the series'' own ordinary days exceed alarms_per_quarter times a quarter (extrapolated from the median and 80% quantile of its scores), at least min_score and at most max(6, min_score); a zero on a normally busy day (the same weekday sold >= 3 in each of the previous 8 weeks) is always reported. method mad: robust z of the whole-history additive decomposition (the default); local: each day against its own neighbourhood with the day left out. Returns the 1-based index, observed and expected value and the signed score (> 0 spike) from from_index on; series shorter than 56 values report nothing.';
+
 CREATE FUNCTION salesflow.seasonal_hybrid_esd(y float8[], period int DEFAULT 7, max_anoms float8 DEFAULT 0.02,
                                               alpha float8 DEFAULT 0.05, direction text DEFAULT 'both',
                                               longterm boolean DEFAULT false, only_last int DEFAULT 0)
@@ -38,6 +49,13 @@ RETURNS TABLE(entity bigint, day bigint, score float8)
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_suppress_storms';
 COMMENT ON FUNCTION salesflow._suppress_storms(bigint[], bigint[], float8[], bigint[], bigint[], float8[], int, float8) IS
     'Internal: the no-storm rule (one alert per entity and day; within cooldown_days of the last alert in the same direction only a score escalation times larger alerts again); returns the candidates kept.';
+
+-- ---------------------------------------------------------------------------
+-- Settings (the catalogue of 00_core.sql)
+-- ---------------------------------------------------------------------------
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    ('anomalies.alarms_per_quarter', 'number', '1', 0.01, 90, NULL, 'False-alarm budget: about this many alerts per series (tenant revenue, orders, each product) and quarter on ordinary days; raises a noisy series'' threshold above the rule''s min_score.'),
+    ('anomalies.product_min_share', 'number', '0.02', 0, 1, NULL, 'Products alert only when they hold at least this share of the tenant''s revenue over the last year.');
 
 -- ---------------------------------------------------------------------------
 -- Tables
@@ -60,7 +78,7 @@ COMMENT ON TABLE salesflow.alert_rules IS
 COMMENT ON COLUMN salesflow.alert_rules.tenant_id IS 'Tenant.';
 COMMENT ON COLUMN salesflow.alert_rules.metric IS 'revenue, orders (tenant per day), product_units (top products per day), stockout_risk, below_safety_stock (from replenishment).';
 COMMENT ON COLUMN salesflow.alert_rules.enabled IS 'false: never alert on this metric.';
-COMMENT ON COLUMN salesflow.alert_rules.min_score IS 'Minimum |robust z| of a sales anomaly (4: about 0.4 false alarms per series-year; lower = more sensitive).';
+COMMENT ON COLUMN salesflow.alert_rules.min_score IS 'Minimum |robust z| of a sales anomaly; the false-alarm budget (setting anomalies.alarms_per_quarter) raises a series'' threshold above it where its ordinary days are noisier. Lower = more sensitive.';
 COMMENT ON COLUMN salesflow.alert_rules.min_abs_change IS 'Minimum |observed - expected| in the metric''s units (currency, orders, units).';
 COMMENT ON COLUMN salesflow.alert_rules.direction IS 'both, spike or drop.';
 COMMENT ON COLUMN salesflow.alert_rules.cooldown_days IS 'After an alert, days in which the same entity and direction alert again only when 1.5 times as unusual (stock: only after the open alert is acknowledged).';
@@ -170,6 +188,12 @@ DECLARE
     history int := (salesflow._tenant_setting(tid, 'anomalies.history_days', '730') #>> '{}')::int;
     top_n int := (salesflow._tenant_setting(tid, 'anomalies.top_products', '20') #>> '{}')::int;
     escalation float8 := (salesflow._tenant_setting(tid, 'anomalies.escalation', '1.5') #>> '{}')::float8;
+    -- products alert only when they matter: this share of the tenant's
+    -- revenue over the last year at least; and each series (tenant revenue,
+    -- orders, each product) may raise about this many false alarms a quarter
+    -- (the threshold of detect_anomalies_budget, never below the rule's min_score)
+    min_share float8 := (salesflow._tenant_setting(tid, 'anomalies.product_min_share', '0.02') #>> '{}')::float8;
+    budget float8 := (salesflow._tenant_setting(tid, 'anomalies.alarms_per_quarter', '1') #>> '{}')::float8;
     as_of date;
     first_day date;
     from_day date;
@@ -227,11 +251,12 @@ BEGIN
                               WHERE i.tenant_id = tid AND NOT i.is_return AND i.day >= first_day GROUP BY i.day) v
                     ON v.day = g.day::date) s
           JOIN sf_an_rules r ON r.metric = s.metric AND r.enabled
-         CROSS JOIN LATERAL salesflow.detect_anomalies(s.y, 7, r.min_score, r.direction, r.min_abs_change,
-                                                       greatest(1, from_day - s.start + 1)) f;
+         CROSS JOIN LATERAL salesflow.detect_anomalies_budget(s.y, 7, budget, r.min_score, r.direction, r.min_abs_change,
+                                                              greatest(1, from_day - s.start + 1)) f;
 
-        -- units of the top products by revenue over the last year (only those
-        -- touched by new uploads when only_changed)
+        -- units of the top products by revenue over the last year that hold
+        -- at least min_share of it (only those touched by new uploads when
+        -- only_changed)
         INSERT INTO sf_an_candidates
         SELECT 'product_units', 'product', s.product_id, s.label, s.start + (f.idx - 1), f.observed, f.expected, f.score
           FROM (SELECT t.product_id, t.label, t.start,
@@ -240,17 +265,20 @@ BEGIN
                                greatest(first_day, (p.first_sold_at AT TIME ZONE tn.timezone)::date) AS start
                           FROM salesflow.products p
                           JOIN salesflow.tenants tn ON tn.tenant_id = p.tenant_id
-                          JOIN (SELECT d.product_id, sum(d.revenue) AS revenue FROM salesflow.sales_daily d
+                          JOIN (SELECT d.product_id, sum(d.revenue) AS revenue,
+                                       sum(d.revenue) / nullif(sum(sum(d.revenue)) OVER (), 0) AS share
+                                  FROM salesflow.sales_daily d
                                  WHERE d.tenant_id = tid AND d.day > as_of - 365 GROUP BY d.product_id
                                  ORDER BY 2 DESC, 1 LIMIT top_n) top ON top.product_id = p.product_id
+                                                                   AND top.share >= min_share
                          WHERE p.tenant_id = tid AND NOT p.is_non_product
                            AND (NOT only_changed OR last_upload IS NULL OR p.changed_by_upload > last_upload)) t
                  CROSS JOIN LATERAL generate_series(t.start, as_of, interval '1 day') g(day)
                   LEFT JOIN salesflow.sales_daily d ON d.tenant_id = tid AND d.product_id = t.product_id AND d.day = g.day::date
                  GROUP BY t.product_id, t.label, t.start) s
           JOIN sf_an_rules r ON r.metric = 'product_units' AND r.enabled
-         CROSS JOIN LATERAL salesflow.detect_anomalies(s.y, 7, r.min_score, r.direction, r.min_abs_change,
-                                                       greatest(1, from_day - s.start + 1)) f;
+         CROSS JOIN LATERAL salesflow.detect_anomalies_budget(s.y, 7, budget, r.min_score, r.direction, r.min_abs_change,
+                                                              greatest(1, from_day - s.start + 1)) f;
     END IF;
 
     -- the no-storm rule per sales metric, against the alerts already sent

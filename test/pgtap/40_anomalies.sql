@@ -2,7 +2,7 @@
 -- the incremental scan, the no-storm rule, alert rules, stock alerts, and the
 -- NOTIFY payloads (ids only) received by a second session (dblink). Everything commits,
 -- so the test cleans up after itself.
-SELECT plan(22);
+SELECT plan(23);
 CREATE EXTENSION IF NOT EXISTS dblink;
 \getenv pghost PGHOST
 \getenv pgport PGPORT
@@ -79,6 +79,13 @@ INSERT INTO salesflow.alert_rules (metric, min_abs_change) VALUES ('revenue', 1e
 SELECT (salesflow.import_csv(pg_temp.csv_of(170, 170, '{170}', 400))).status AS imported \gset
 SELECT is(salesflow.refresh_anomalies(), 1::bigint, 'with orders disabled and a huge minimum change on revenue only the product alerts');
 SELECT is((SELECT metric FROM salesflow.anomalies WHERE day = '2024-06-18'), 'product_units', 'it is the product');
+-- products alert only when they hold anomalies.product_min_share of the revenue
+-- (S2 sells once for 100,000 on day 180, so S1 holds less than half of the revenue)
+INSERT INTO salesflow.settings (name, value) VALUES ('anomalies.product_min_share', '0.5');
+SELECT (salesflow.import_csv(pg_temp.csv_of(180, 180, '{180}', 2000))).status AS imported \gset
+SELECT (salesflow.import_csv(convert_to(E'invoice,sku,qty,price,date,customer\nBIG1,S2,1,100000.00,2024-06-28 10:00,C1', 'UTF8'))).status AS imported \gset
+SELECT is(salesflow.refresh_anomalies(), 0::bigint, 'a product under anomalies.product_min_share of the revenue does not alert');
+DELETE FROM salesflow.settings WHERE name = 'anomalies.product_min_share';
 
 -- acknowledge and list
 SELECT is((SELECT count(*) FROM salesflow.list_open_alerts()), (SELECT count(*) FROM salesflow.anomalies), 'all alerts are open');

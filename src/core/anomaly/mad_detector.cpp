@@ -12,22 +12,17 @@
 namespace salesflow::anomaly {
 namespace {
 
-void require_option(double v, const char* what) {
-    if (!std::isfinite(v) || v < 0.0) throw std::invalid_argument(std::string(what) + " must be a finite number >= 0");
-}
-
-bool wanted(Direction d, double score) {
-    switch (d) {
-        case Direction::both: return true;
-        case Direction::spike: return score > 0.0;
-        case Direction::drop: return score < 0.0;
-    }
-    return true;
-}
-
 double median_abs_deviation(const std::vector<double>& half, double center) { return mad(half, center); }
 
 }  // namespace
+
+MadOptions stable_mad_options(std::size_t period) {
+    MadOptions o;
+    o.decomposition.period = period;
+    o.decomposition.mode = SeasonalMode::additive;
+    o.power_scale = false;
+    return o;
+}
 
 double fit_scale_power(span<double> expected, span<double> residual) {
     const std::size_t n = expected.size();
@@ -84,10 +79,10 @@ double intermittent_floor(span<double> x) {
 
 MadScores mad_scores(span<double> x, const MadOptions& options) {
     require_finite(x, "series values");
-    require_option(options.threshold, "threshold");
-    require_option(options.min_abs_change, "min_abs_change");
-    require_option(options.min_scale, "min_scale");
-    require_option(options.min_scale_fraction, "min_scale_fraction");
+    require_non_negative(options.threshold, "threshold");
+    require_non_negative(options.min_abs_change, "min_abs_change");
+    require_non_negative(options.min_scale, "min_scale");
+    require_non_negative(options.min_scale_fraction, "min_scale_fraction");
 
     MadScores s;
     s.components = decompose_robust(x, options.decomposition);
@@ -148,7 +143,7 @@ std::vector<Anomaly> detect_mad(span<double> x, const MadOptions& options, std::
     if (n < options.min_history) return out;
     for (std::size_t t = from; t < n; ++t) {
         const double z = s.score[t];
-        if (!(std::fabs(z) > options.threshold) || !wanted(options.direction, z)) continue;
+        if (!(std::fabs(z) > options.threshold) || !reports(options.direction, z)) continue;
         if (std::fabs(x[t] - s.expected[t]) < options.min_abs_change) continue;
         out.push_back({t, x[t], s.expected[t], z});
     }

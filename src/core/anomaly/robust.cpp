@@ -43,6 +43,10 @@ double mad(span<double> x, double center) {
     return median_inplace(v);
 }
 
+void require_non_negative(double v, const char* what) {
+    if (!std::isfinite(v) || v < 0.0) throw std::invalid_argument(std::string(what) + " must be a finite number >= 0");
+}
+
 void require_finite(span<double> x, const char* what) {
     for (double v : x)
         if (!std::isfinite(v)) throw std::invalid_argument(std::string(what) + " must be finite (no NaN or infinity)");

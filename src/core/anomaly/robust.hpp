@@ -34,6 +34,9 @@ double mad(span<double> x, double center);
 // Throws std::invalid_argument on a non-finite value.
 std::vector<double> rolling_median(span<double> x, std::size_t window);
 
+// Throws std::invalid_argument("<what> must be a finite number >= 0") unless v is.
+void require_non_negative(double v, const char* what);
+
 // Throws std::invalid_argument("<what> must be finite") unless every value is.
 void require_finite(span<double> x, const char* what);
 

@@ -38,9 +38,10 @@ struct EsdOptions {
     // 24 hourly, 7 daily). Windows with fewer than 2 cycles are tested
     // without a seasonal component (the package refuses them).
     std::size_t period = 7;
-    // Upper bound on the share of anomalies, 0 < max_anoms <= 0.49 (package
-    // default 0.10; its README example uses 0.02).
-    double max_anoms = 0.10;
+    // Upper bound on the share of anomalies, 0 < max_anoms <= 0.49. 0.02, as
+    // the SQL function's default and the package's README example (the
+    // package's own default is 0.10): at most 7 days of a daily year.
+    double max_anoms = 0.02;
     // Significance level of each ESD step, 0 < alpha < 1.
     double alpha = 0.05;
     Direction direction = Direction::both;

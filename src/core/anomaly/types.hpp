@@ -10,6 +10,16 @@ namespace salesflow::anomaly {
 // value) or drops only (below it).
 enum class Direction { both, spike, drop };
 
+// Whether a departure with this signed score is one the caller asked for.
+inline bool reports(Direction d, double score) {
+    switch (d) {
+        case Direction::both: return true;
+        case Direction::spike: return score > 0.0;
+        case Direction::drop: return score < 0.0;
+    }
+    return true;
+}
+
 // One flagged observation of a series.
 struct Anomaly {
     std::size_t index;  // position in the input series
