@@ -15,7 +15,7 @@ MODULE_big  = salesflow
 
 PG_SOURCES   = $(sort $(wildcard src/pg/*.cpp))
 # Core modules linked into the extension (each is src/core/<module>/).
-CORE_MODULES = common ingest segments forecast orders inventory anomaly
+CORE_MODULES = common ingest segments forecast orders inventory anomaly dashboards
 CORE_SOURCES = $(sort $(foreach m,$(CORE_MODULES),$(wildcard src/core/$(m)/*.cpp)))
 OBJS         = $(PG_SOURCES:.cpp=.o) $(CORE_SOURCES:.cpp=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
@@ -32,7 +32,8 @@ EIGEN_INC   ?= /usr/include/eigen3
 #  -Wno-register: PostgreSQL 15's headers use `register`, removed in C++17.
 PG_CXXFLAGS  = -std=c++17 -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Wno-register \
                -isystem $(EIGEN_INC) -Isrc
-SHLIB_LINK  += -lstdc++ -lm
+# Excel: minizip + expat read workbooks, libxlsxwriter writes them (Debian packages).
+SHLIB_LINK  += -lstdc++ -lm $(shell pkg-config --libs minizip expat xlsxwriter)
 
 # Debian's server is built with LLVM JIT; bitcode for C++ would need clang with
 # our flags. The numeric kernels gain nothing from JIT inlining, so skip it: a

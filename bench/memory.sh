@@ -2,6 +2,10 @@
 # Backend memory (issue #10): peak resident memory of the backend that runs
 #   1. import_csv of 1,000,000 demo lines (generate_demo_csv(1000000, 42),
 #      84 MiB, read with pg_read_binary_file) into a fresh tenant,
+#   1b. import_csv of a file of BAD_LINES (default 5,000,000) one-character
+#      lines under a valid header, every one of them rejected (issue #15):
+#      peak private memory must stay within BAD_FACTOR x the file size +
+#      BAD_FIXED_MB,
 #   2. refresh_forecasts over 10,000 series x 730 days (database sf_bench_fc,
 #      tenant bench, made by bench/forecast_batch.sh; created when missing),
 #   3. repeated calls in one session: salesflow.forecast on a 730-value array
@@ -19,6 +23,7 @@
 #
 #   bench/memory.sh
 #   REPEAT_FORECAST=2000 REPEAT_IMPORT=50 SKIP_BIG=1 bench/memory.sh   # quick: only part 3
+#   SKIP_BIG=1 SKIP_REPEAT=1 bench/memory.sh                           # only part 1b (bad lines)
 #
 # Uses its own database sf_mem (dropped and recreated at the start, kept at
 # the end), and sf_bench_fc (refresh_forecasts rewrites its forecasts, as the
@@ -33,6 +38,11 @@ REPEAT_FORECAST=${REPEAT_FORECAST:-20000}
 REPEAT_IMPORT=${REPEAT_IMPORT:-200}
 SMALL_LINES=${SMALL_LINES:-1000}
 SKIP_BIG=${SKIP_BIG:-0}
+SKIP_BAD=${SKIP_BAD:-0}
+SKIP_REPEAT=${SKIP_REPEAT:-0}
+BAD_LINES=${BAD_LINES:-5000000}
+BAD_FACTOR=${BAD_FACTOR:-16}     # documented bound for the bad-line import:
+BAD_FIXED_MB=${BAD_FIXED_MB:-64} # BAD_FACTOR x file size + BAD_FIXED_MB
 # documented bounds (private memory, RssAnon, MiB) and growth tolerance
 IMPORT_BOUND_MB=${IMPORT_BOUND_MB:-1024}
 FORECAST_BOUND_MB=${FORECAST_BOUND_MB:-512}
@@ -153,7 +163,31 @@ if [ "$SKIP_BIG" != 1 ]; then
     check "refresh_forecasts over 10,000 series: peak private memory of the leader $(mb "$fc_anon") MiB <= $FORECAST_BOUND_MB MiB" "[ $fc_anon -le $((FORECAST_BOUND_MB * 1024)) ]"
 fi
 
+# --- 1b. a file of bad lines --------------------------------------------------
+if [ "$SKIP_BAD" != 1 ]; then
+    echo
+    sf_say "1b. import_csv of $BAD_LINES one-character lines, all rejected"
+    awk -v n="$BAD_LINES" 'BEGIN { print "invoice,sku,qty,price,date"; for (i = 0; i < n; i++) print "x" }' > "$WORK/bad.csv"
+    chmod a+r "$WORK/bad.csv"
+    bad_kb=$(( $(stat -c %s "$WORK/bad.csv") / 1024 ))
+    echo "file: $BAD_LINES bad lines, $(mb "$bad_kb") MiB"
+    sf_psql -d "$DB" -qAt -c "SELECT salesflow.create_tenant('mem_bad', 'UTC', 'GBP') IS NOT NULL" >/dev/null 2>&1 || true
+    measure "import_csv($BAD_LINES bad lines)" "$DB" "SELECT salesflow.version();" \
+        "SELECT 'IMPORT ' || status || ' ' || lines || ' lines, ' || rejected || ' rejected' FROM salesflow.import_csv(pg_read_binary_file('$WORK/bad.csv'), '{\"tenant\": \"mem_bad\"}');"
+    grep '^IMPORT' "$WORK/out" | sed 's/^/    /'
+    bad_anon=$M_ANON
+    bad_bound_kb=$((BAD_FACTOR * bad_kb + BAD_FIXED_MB * 1024))
+    echo "    peak private memory / file size: $(awk -v a="$bad_anon" -v f="$bad_kb" 'BEGIN { printf "%.1f", a / f }')"
+    check "import of $BAD_LINES bad lines: peak private memory $(mb "$bad_anon") MiB <= $BAD_FACTOR x $(mb "$bad_kb") MiB + $BAD_FIXED_MB MiB" "[ $bad_anon -le $bad_bound_kb ]"
+    rm -f "$WORK/bad.csv"
+fi
+
 # --- 3. repeated calls ---------------------------------------------------------
+if [ "$SKIP_REPEAT" = 1 ]; then
+    echo
+    [ "$fail" = 0 ] && echo "all memory checks passed" || echo "some memory checks FAILED"
+    exit $fail
+fi
 ctx_snapshot() {  # file: memory contexts by name (kB)
     local tag="CTXN$(date +%s%N)$RANDOM"
     session_run "SELECT '$tag ' || name || '|' || sum(total_bytes) / 1024 FROM pg_backend_memory_contexts GROUP BY name;"

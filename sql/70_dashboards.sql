@@ -86,6 +86,10 @@ SELECT array_length(string_to_array(rtrim(salesflow.export_csv('sales_by_month')
        = (SELECT count(*) FROM salesflow.sales_by_month) AS one_line_per_month;
 SELECT split_part(salesflow.export_csv('segment_summary', '{"order_by": "customers", "descending": true, "delimiter": ";", "limit": 1}'), E'\n', 2)
        LIKE '"' || (SELECT segment FROM salesflow.segment_summary ORDER BY customers DESC LIMIT 1) || '";%' AS ordered;
+-- the same reports as Excel workbooks (read back by openpyxl in test/python/test_export_xlsx.py)
+SELECT substring(salesflow.export_xlsx('top_products', '{"limit": 2}') FROM 1 FOR 4) = '\x504b0304'::bytea AS is_zip;
+SELECT salesflow.export_xlsx('top_products', '{"delimiter": ";"}');
+SELECT salesflow.export_xlsx('pg_authid');
 SELECT salesflow.export_csv('pg_authid');
 SELECT salesflow.export_csv('top_products', '{"order_by": "rank; DROP TABLE x"}');
 SELECT salesflow.export_csv('top_products', '{"delimiter": "x"}');

@@ -14,6 +14,7 @@
 #include "core/ingest/generator.hpp"
 #include "core/ingest/invoice.hpp"
 #include "core/ingest/summary.hpp"
+#include "core/ingest/xlsx.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -103,7 +104,7 @@ std::string meta_json(const ingest::ParseResult& r) {
     j += ", \"non_product\": " + std::to_string(non_product);
     j += ", \"zero_price\": " + std::to_string(zero_price);
     j += ", \"anonymous\": " + std::to_string(anonymous);
-    j += ", \"rejected\": " + std::to_string(r.rejects.size());
+    j += ", \"rejected\": " + std::to_string(r.rejected);
     j += ", \"headers\": [";
     for (std::size_t i = 0; i < r.headers.size(); ++i) {
         if (i) j += ", ";
@@ -171,6 +172,30 @@ struct row_sink {
     }
 };
 
+// One 'R' row (a rejected line), built in its own short-lived context.
+// PostgreSQL regime: called under pg_call.
+void put_reject(row_sink& out, const ingest::Reject& r, MemoryContext context) {
+    Datum values[n_cols];
+    bool nulls[n_cols];
+    MemoryContext old = MemoryContextSwitchTo(context);
+    for (int c = 0; c < n_cols; ++c) nulls[c] = true;
+    auto put_text = [&](int c, const std::string& s) {
+        values[c] = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+        nulls[c] = false;
+    };
+    values[c_kind] = CharGetDatum('R');
+    nulls[c_kind] = false;
+    values[c_line_no] = Int64GetDatum(r.line_no);
+    nulls[c_line_no] = false;
+    if (!r.column.empty()) put_text(c_reject_column, r.column);
+    put_text(c_reject_value, r.value);
+    put_text(c_reject_raw, r.raw_line);
+    put_text(c_reject_reason, r.reason);
+    out.put(values, nulls);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(context);
+}
+
 Relation open_parse_target(Oid relid) {
     Relation rel = table_open(relid, RowExclusiveLock);
     bool ok = rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP &&
@@ -227,6 +252,8 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
     const char* arg_preset = optional_cstring(fcinfo, first + 5);
     salesflow::pg::srf_writer srf{nullptr};
     row_sink out;
+    MemoryContext reject_context =
+        AllocSetContextCreate(CurrentMemoryContext, "salesflow parse rejects", ALLOCSET_SMALL_SIZES);
     if (OidIsValid(target)) {
         out.table = open_parse_target(target);
         out.bulk = GetBulkInsertState();
@@ -246,7 +273,9 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
     options.date_order = parse_date_order(arg_date_order);
     options.encoding = parse_encoding(arg_encoding);
     options.preset = arg_preset;
-    if (max_field_bytes < 16) throw std::invalid_argument("max_field_bytes must be at least 16");
+    if (max_field_bytes < 16 || static_cast<std::size_t>(max_field_bytes) > ingest::max_field_bytes_limit)
+        throw std::invalid_argument("max_field_bytes must be between 16 and " +
+                                    std::to_string(ingest::max_field_bytes_limit));
     options.max_field_bytes = static_cast<std::size_t>(max_field_bytes);
     for (int i = 0; i < n_fields; ++i) {
         std::string field(map_field_names[i]);
@@ -258,6 +287,11 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
                                         "location)");
         options.mapping.emplace_back(*which, std::string(map_header_names[i]));
     }
+    // Rejected lines are written out as the parser finds them, so memory does
+    // not grow with the number of bad lines.
+    options.on_reject = [&](const ingest::Reject& r) {
+        salesflow::pg::pg_call([&] { put_reject(out, r, reject_context); });
+    };
     ingest::ParseResult parsed = ingest::parse_invoice_csv(std::string_view(bytes, nbytes), options);
     std::string meta = meta_json(parsed);
     ingest::LineSummaries summaries = ingest::summarise_lines(parsed.lines);
@@ -383,21 +417,10 @@ Datum parse_invoices(FunctionCallInfo fcinfo, int first, Oid target) {
             out.put(values, nulls);
             MemoryContextReset(row_context);
         }
-        for (const ingest::Reject& r : parsed.rejects) {
-            for (int c = 0; c < n_cols; ++c) nulls[c] = true;
-            values[c_kind] = CharGetDatum('R');
-            nulls[c_kind] = false;
-            values[c_line_no] = Int64GetDatum(r.line_no);
-            nulls[c_line_no] = false;
-            put_opt_text(c_reject_column, r.column);
-            put_text(c_reject_value, r.value);
-            put_text(c_reject_raw, r.raw_line);
-            put_text(c_reject_reason, r.reason);
-            out.put(values, nulls);
-            MemoryContextReset(row_context);
-        }
+        for (const ingest::Reject& r : parsed.rejects) put_reject(out, r, reject_context);  // none: streamed
         MemoryContextSwitchTo(old);
         MemoryContextDelete(row_context);
+        MemoryContextDelete(reject_context);
         if (out.table != nullptr) {
             FreeBulkInsertState(out.bulk);
             table_close(out.table, NoLock);
@@ -424,17 +447,39 @@ SF_FUNCTION(sf_parse_invoices_into) {
 SF_FUNCTION(sf_generate_demo_csv) {
     std::int64_t lines = PG_GETARG_INT64(0);
     std::int64_t seed = PG_GETARG_INT64(1);
-    if (lines < 0 || lines > 50000000)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lines must be between 0 and 50000000")));
+    if (lines < 0 || lines > ingest::max_demo_lines)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("lines must be between 0 and %lld", static_cast<long long>(ingest::max_demo_lines))));
     bytea* result = nullptr;
     {
         std::string csv = ingest::generate_invoice_csv(lines, static_cast<std::uint64_t>(seed));
-        if (csv.size() > MaxAllocSize - VARHDRSZ) throw std::range_error("generated file exceeds 1 GB");
-        salesflow::pg::pg_call([&] {
-            result = static_cast<bytea*>(palloc(csv.size() + VARHDRSZ));
-            SET_VARSIZE(result, csv.size() + VARHDRSZ);
-            memcpy(VARDATA(result), csv.data(), csv.size());
-        });
+        result = salesflow::pg::bytea_from(csv);
+    }
+    PG_RETURN_BYTEA_P(result);
+}
+
+// salesflow._xlsx_to_csv(content bytea, sheet text, decimal_sep text) RETURNS bytea:
+// the chosen sheet of an Excel workbook as the CSV the invoice parser reads
+// (row n on line n). A damaged or non-workbook file is 22P04.
+SF_FUNCTION(sf_xlsx_to_csv) {
+    if (PG_ARGISNULL(0))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("upload content must not be null")));
+    bytea* content = PG_GETARG_BYTEA_PP(0);
+    const char* sheet = optional_cstring(fcinfo, 1);
+    const char* decimal = optional_cstring(fcinfo, 2);
+    bytea* result = nullptr;
+    {
+        ingest::XlsxOptions options;
+        options.sheet = sheet;
+        char d = parse_single_char(decimal, "decimal");
+        options.decimal = d == 0 ? '.' : d;
+        std::string csv;
+        try {
+            csv = ingest::xlsx_to_csv(std::string_view(VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content)), options);
+        } catch (const ingest::bad_workbook& e) {
+            throw salesflow::pg::sql_error(ERRCODE_BAD_COPY_FILE_FORMAT, e.what());
+        }
+        result = salesflow::pg::bytea_from(csv);
     }
     PG_RETURN_BYTEA_P(result);
 }

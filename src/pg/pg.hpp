@@ -148,6 +148,19 @@ srf_writer begin_srf(FunctionCallInfo fcinfo);
 inline Datum text_datum(const std::string& s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); }
 std::string text_arg(FunctionCallInfo fcinfo, int argno);
 
+// A palloc'd bytea holding bytes; throws range_error past what a bytea holds.
+// Call it through pg_call while C++ objects are alive (palloc may ereport).
+inline bytea* bytea_from(const std::string& bytes) {
+    if (bytes.size() > MaxAllocSize - VARHDRSZ) throw std::range_error("result exceeds 1 GB");
+    bytea* result = nullptr;
+    pg_call([&] {
+        result = static_cast<bytea*>(palloc(bytes.size() + VARHDRSZ));
+        SET_VARSIZE(result, bytes.size() + VARHDRSZ);
+        memcpy(VARDATA(result), bytes.data(), bytes.size());
+    });
+    return result;
+}
+
 }  // namespace salesflow::pg
 
 // Defines an SQL-callable function `name`: write the body after the macro,

@@ -107,7 +107,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    wanted text := coalesce(nullif(tenant, ''), nullif(pg_catalog.current_setting('salesflow.tenant', true), ''));
+    wanted text := coalesce(nullif(tenant, ''), nullif(pg_catalog.current_setting('salesflow.tenant', true), ''),
+                            -- a login bound to one tenant uses it without a setting
+                            salesflow.current_tenant_id()::text);
     found bigint;
 BEGIN
     IF wanted IS NULL THEN
@@ -129,7 +131,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.require_tenant(text) IS
-    'Tenant id for an API call: the argument if given, else the salesflow.tenant setting; error 28000 when none is selected, 42704 when it does not exist or is not visible to the caller.';
+    'Tenant id for an API call: the argument if given, else the salesflow.tenant setting, else the single tenant of a bound login; error 28000 when none is selected, 42704 when it does not exist or is not visible to the caller.';
 
 CREATE FUNCTION salesflow.create_tenant(name text, timezone text DEFAULT 'UTC', currency text DEFAULT 'EUR')
 RETURNS salesflow.tenants
@@ -228,6 +230,145 @@ COMMENT ON COLUMN salesflow.settings.value IS 'Setting value as JSON.';
 COMMENT ON COLUMN salesflow.settings.updated_at IS 'When the setting was last changed.';
 SELECT salesflow._tenant_table('salesflow.settings');
 
+-- The settings catalogue: every setting the code reads, with its type, default
+-- and range. A value is checked when it is written (trigger below), so a bad
+-- value is refused at once with 22023 instead of breaking a nightly job. A
+-- module adds a setting with one INSERT INTO salesflow.setting_definitions
+-- (in its own SQL file and in the upgrade script); docs/settings.md lists
+-- them, and test/pgtap/05_attacks.sql checks that every setting the code
+-- reads is here, with the same default as the code's fallback.
+CREATE TABLE salesflow.setting_definitions (
+    name          text    NOT NULL PRIMARY KEY,
+    type          text    NOT NULL,
+    default_value jsonb,
+    minimum       numeric,
+    maximum       numeric,
+    choices       text[],
+    description   text    NOT NULL,
+    CONSTRAINT setting_definitions_name_check CHECK (name ~ '^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('integer', 'number', 'boolean', 'text', 'date')),
+    CONSTRAINT setting_definitions_range_check CHECK ((minimum IS NULL AND maximum IS NULL) OR type IN ('integer', 'number')),
+    CONSTRAINT setting_definitions_choices_check CHECK (choices IS NULL OR type = 'text')
+);
+COMMENT ON TABLE salesflow.setting_definitions IS
+    'Every per-tenant setting: its JSON type, default, allowed range or choices and meaning; salesflow.settings accepts only these names and values.';
+COMMENT ON COLUMN salesflow.setting_definitions.name IS 'Setting name, module.name.';
+COMMENT ON COLUMN salesflow.setting_definitions.type IS 'integer, number, boolean, text or date (an ISO date string).';
+COMMENT ON COLUMN salesflow.setting_definitions.default_value IS 'Value used when the tenant has none (NULL: computed, see the description).';
+COMMENT ON COLUMN salesflow.setting_definitions.minimum IS 'Smallest allowed value (integer and number).';
+COMMENT ON COLUMN salesflow.setting_definitions.maximum IS 'Largest allowed value (integer and number).';
+COMMENT ON COLUMN salesflow.setting_definitions.choices IS 'Allowed values (text).';
+COMMENT ON COLUMN salesflow.setting_definitions.description IS 'What the setting does.';
+GRANT SELECT ON salesflow.setting_definitions TO salesflow_reader;
+
+-- Why a value does not fit its definition, or NULL when it does.
+CREATE FUNCTION salesflow._setting_error(d salesflow.setting_definitions, value jsonb) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted text := CASE d.type WHEN 'integer' THEN 'a whole number' WHEN 'number' THEN 'a number'
+                               WHEN 'boolean' THEN 'true or false' WHEN 'date' THEN 'a date string (YYYY-MM-DD)'
+                               ELSE 'a string' END
+                   || CASE WHEN d.minimum IS NOT NULL OR d.maximum IS NOT NULL
+                           THEN format(' between %s and %s', coalesce(d.minimum::text, '-infinity'), coalesce(d.maximum::text, 'infinity'))
+                           WHEN d.choices IS NOT NULL THEN ', one of ' || array_to_string(d.choices, ', ')
+                           ELSE '' END;
+    bad boolean;
+BEGIN
+    bad := CASE d.type
+        WHEN 'integer' THEN jsonb_typeof(value) IS DISTINCT FROM 'number' OR (value #>> '{}')::numeric % 1 <> 0
+        WHEN 'number' THEN jsonb_typeof(value) IS DISTINCT FROM 'number'
+        WHEN 'boolean' THEN jsonb_typeof(value) IS DISTINCT FROM 'boolean'
+        ELSE jsonb_typeof(value) IS DISTINCT FROM 'string' END;
+    IF NOT bad AND d.type IN ('integer', 'number') THEN
+        bad := (value #>> '{}')::numeric NOT BETWEEN coalesce(d.minimum, '-infinity') AND coalesce(d.maximum, 'infinity');
+    ELSIF NOT bad AND d.type = 'text' THEN
+        bad := d.choices IS NOT NULL AND NOT (value #>> '{}') = ANY (d.choices);
+    ELSIF NOT bad AND d.type = 'date' THEN
+        bad := (value #>> '{}') !~ '^\d{4}-\d{2}-\d{2}$';
+        IF NOT bad THEN
+            BEGIN
+                PERFORM (value #>> '{}')::date;
+            EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+                bad := true;
+            END;
+        END IF;
+    END IF;
+    RETURN CASE WHEN bad THEN format('setting "%s" must be %s, not %s', d.name, wanted, coalesce(value::text, 'null')) END;
+END
+$$;
+COMMENT ON FUNCTION salesflow._setting_error(salesflow.setting_definitions, jsonb) IS
+    'Internal: why a value does not fit a setting''s definition (type, range, choices), or NULL.';
+
+CREATE FUNCTION salesflow._check_setting() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d salesflow.setting_definitions;
+    err text;
+BEGIN
+    IF TG_TABLE_NAME = 'setting_definitions' THEN
+        err := CASE WHEN NEW.default_value IS NOT NULL THEN salesflow._setting_error(NEW, NEW.default_value) END;
+    ELSE
+        SELECT * INTO d FROM salesflow.setting_definitions x WHERE x.name = NEW.name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'unknown setting "%"', NEW.name
+                USING ERRCODE = '22023', HINT = 'SELECT name, type, minimum, maximum, choices FROM salesflow.setting_definitions lists the settings.';
+        END IF;
+        err := salesflow._setting_error(d, NEW.value);
+    END IF;
+    IF err IS NOT NULL THEN
+        RAISE EXCEPTION '%', err USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION salesflow._check_setting() IS
+    'Internal: trigger refusing (22023) a setting that is unknown or whose value does not fit its definition, and a definition whose default does not fit.';
+CREATE TRIGGER settings_check BEFORE INSERT OR UPDATE ON salesflow.settings
+    FOR EACH ROW EXECUTE FUNCTION salesflow._check_setting();
+CREATE TRIGGER setting_definitions_check BEFORE INSERT OR UPDATE ON salesflow.setting_definitions
+    FOR EACH ROW EXECUTE FUNCTION salesflow._check_setting();
+
+INSERT INTO salesflow.setting_definitions (name, type, default_value, minimum, maximum, choices, description) VALUES
+    -- segments (20_segments.sql)
+    ('segments.as_of', 'date', NULL, NULL, NULL, NULL, 'Day the segments are computed as of (default: the tenant''s latest invoice day).'),
+    ('segments.high_share', 'number', '0.5', 0, 1, NULL, 'Customers ranked by revenue are high value until those before them hold this share of revenue.'),
+    ('segments.medium_share', 'number', '0.8', 0, 1, NULL, '... and medium value until this share; the rest are low value.'),
+    ('segments.clv_months', 'integer', '12', 1, 120, NULL, 'Horizon of the customer lifetime value, in months.'),
+    ('segments.discount_rate', 'number', '0.1', 0, 1, NULL, 'Annual discount rate of the lifetime value.'),
+    ('segments.churn_high_below', 'number', '0.3', 0, 1, NULL, 'Churn risk is high below this P(alive).'),
+    ('segments.churn_low_from', 'number', '0.7', 0, 1, NULL, 'Churn risk is low from this P(alive).'),
+    -- orders (30_orders.sql)
+    ('orders.min_support', 'integer', '5', 1, 1000000, NULL, 'Invoices a product pair must share to become an association rule.'),
+    ('orders.min_confidence', 'number', '0.2', 0, 1, NULL, 'Smallest confidence of an association rule.'),
+    ('orders.min_lift', 'number', '2', 0, 1000, NULL, 'Smallest lift of an association rule.'),
+    -- forecast (40_forecast.sql)
+    ('forecast.method', 'text', '"auto"', NULL, NULL,
+     ARRAY['auto', 'ets', 'ANN', 'AAN', 'AAdN', 'ANA', 'AAA', 'AAdA', 'MNN', 'MAN', 'MAdN', 'MNA', 'MAA', 'MAdA', 'MNM',
+           'MAM', 'MAdM', 'ses', 'theta', 'combo', 'croston', 'sba', 'tsb', 'naive', 'snaive', 'mean'],
+     'Method refresh_forecasts uses when none is passed.'),
+    ('forecast.by_location', 'boolean', 'false', NULL, NULL, NULL, 'The pipeline also forecasts every product x location.'),
+    -- inventory (50_inventory.sql): tenant defaults of supply_settings
+    ('supply.lead_time_days', 'number', '7', 0, 3650, NULL, 'Mean lead time in days.'),
+    ('supply.lead_time_sd_days', 'number', '0', 0, 3650, NULL, 'Standard deviation of the lead time in days.'),
+    ('supply.review_period_days', 'number', '1', 1, 365, NULL, 'Days between reviews (1: the daily batch).'),
+    ('supply.moq', 'number', '0', 0, 1000000000, NULL, 'Minimum order quantity.'),
+    ('supply.pack_size', 'number', '1', 0, 1000000000, NULL, 'Order multiple; 0 for goods sold by weight.'),
+    ('supply.ordering_cost', 'number', '0', 0, 1000000000000, NULL, 'Fixed cost per purchase order (0: no EOQ).'),
+    ('supply.holding_rate', 'number', '0.25', 0, 10, NULL, 'Yearly holding cost as a share of the unit cost.'),
+    ('supply.service_level', 'number', '0.95', 0.0001, 0.9999, NULL, 'Target service level.'),
+    ('supply.service_type', 'text', '"cycle"', NULL, NULL, ARRAY['cycle', 'fill_rate'], 'cycle (no stockout per cycle) or fill_rate (share of demand served from stock).'),
+    ('supply.min_lead_time_observations', 'number', '3', 1, 1000, NULL, 'Received purchase orders needed before lead times come from them.'),
+    ('supply.max_backtest_mase', 'number', '2', 0, 1000, NULL, 'Above this backtest MASE the forecast is called unreliable.'),
+    -- anomalies (60_anomalies.sql)
+    ('anomalies.lookback_days', 'integer', '30', 1, 3650, NULL, 'Alerts only on days at most this many days before the newest sales day.'),
+    ('anomalies.history_days', 'integer', '730', 14, 36500, NULL, 'Days of history that decide what is normal.'),
+    ('anomalies.top_products', 'integer', '20', 0, 1000, NULL, 'Products (by revenue over the last year) whose daily units are scored.'),
+    ('anomalies.escalation', 'number', '1.5', 1, 100, NULL, 'Within the cool-down, only a score this many times larger alerts again.');
+
 CREATE FUNCTION salesflow.setting(name text, fallback jsonb DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -235,10 +376,124 @@ AS $$
     SELECT coalesce(
         (SELECT s.value FROM salesflow.settings s
           WHERE s.tenant_id = salesflow.current_tenant_id() AND s.name = setting.name),
-        fallback)
+        fallback,
+        (SELECT d.default_value FROM salesflow.setting_definitions d WHERE d.name = setting.name))
 $$;
 COMMENT ON FUNCTION salesflow.setting(text, jsonb) IS
-    'Value of a per-tenant setting for the session''s tenant, or the fallback when it is not set.';
+    'Value of a per-tenant setting for the session''s tenant, else the fallback, else its default in setting_definitions.';
+
+-- ---------------------------------------------------------------------------
+-- Work done for a tenant runs as that tenant
+-- ---------------------------------------------------------------------------
+-- Queue consumers, pipeline steps and report makers are often run by an
+-- admin or a superuser (pg_cron), who bypass row-level security. Each unit of
+-- work for one tenant is therefore wrapped in _act_as_tenant() ...
+-- _act_as_caller(): the tenant is selected and, when the caller would bypass
+-- RLS, the role salesflow_writer is taken, which RLS confines to that tenant.
+-- The unit's results are then exactly those the tenant's own writer would
+-- get, even where a query forgets a tenant_id filter. A unit calls both
+-- inside its BEGIN ... EXCEPTION block, so an error undoes the switch too.
+CREATE FUNCTION salesflow._bypasses_rls() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.rolsuper OR r.rolbypassrls
+           OR pg_catalog.pg_has_role(current_user, 'salesflow_admin', 'USAGE')
+           OR pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+      FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+     WHERE r.rolname = current_user AND c.oid = 'salesflow.tenants'::regclass
+$$;
+COMMENT ON FUNCTION salesflow._bypasses_rls() IS
+    'Internal: true when the current role is not confined by the tenant row-level security (superuser, BYPASSRLS, salesflow_admin, or owner of the tables).';
+
+-- The role and tenant it sets outlive this call: a function's SET clause
+-- restores only its own variables (search_path here). Returns what
+-- _act_as_caller needs to restore.
+CREATE FUNCTION salesflow._act_as_tenant(tenant bigint) RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    saved text[] := ARRAY[pg_catalog.current_setting('salesflow.tenant', true), pg_catalog.current_setting('role')];
+    scratch regclass;
+BEGIN
+    IF salesflow._bypasses_rls() THEN
+        -- scratch tables (sf_*, ON COMMIT DROP) the caller's role made earlier in
+        -- this transaction could not be reused by salesflow_writer
+        FOR scratch IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+                        WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind = 'r'
+                          AND c.relname LIKE 'sf\_%' AND NOT pg_catalog.pg_has_role('salesflow_writer', c.relowner, 'USAGE')
+        LOOP
+            EXECUTE pg_catalog.format('DROP TABLE %s', scratch);
+        END LOOP;
+        PERFORM pg_catalog.set_config('role', 'salesflow_writer', true);
+    END IF;
+    PERFORM pg_catalog.set_config('salesflow.tenant', tenant::text, true);
+    IF salesflow.current_tenant_id() IS DISTINCT FROM tenant THEN
+        RAISE EXCEPTION 'this session cannot act for tenant %', tenant
+            USING ERRCODE = '42501', DETAIL = 'The login is bound to other tenants in salesflow.tenant_logins.';
+    END IF;
+    RETURN saved;
+END
+$$;
+COMMENT ON FUNCTION salesflow._act_as_tenant(bigint) IS
+    'Internal: selects the tenant and, for a caller that bypasses row-level security, takes the role salesflow_writer, so that work done for the tenant sees and writes nothing else; returns the previous tenant and role for _act_as_caller.';
+
+CREATE FUNCTION salesflow._act_as_caller(saved text[]) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.set_config('role', saved[2], true), pg_catalog.set_config('salesflow.tenant', coalesce(saved[1], ''), true)
+$$;
+COMMENT ON FUNCTION salesflow._act_as_caller(text[]) IS 'Internal: restores the role and tenant saved by _act_as_tenant.';
+
+-- ---------------------------------------------------------------------------
+-- Locks: row locks on salesflow's own table, never advisory keys
+-- ---------------------------------------------------------------------------
+-- Advisory lock keys are open to every role, so an outsider holding one could
+-- stall a tenant. Work that must not overlap locks its (tenant, purpose) row
+-- here instead: only the tenant's own writer (RLS) or an admin can take it.
+CREATE TABLE salesflow.tenant_locks (
+    tenant_id bigint NOT NULL REFERENCES salesflow.tenants ON DELETE CASCADE,
+    purpose   text   NOT NULL,
+    PRIMARY KEY (tenant_id, purpose),
+    CONSTRAINT tenant_locks_purpose_check CHECK (purpose IN ('ingest', 'forecasts'))
+);
+COMMENT ON TABLE salesflow.tenant_locks IS
+    'One row per tenant and purpose, locked FOR UPDATE to serialise work: ingest (uploads of one tenant), forecasts (refresh_forecasts of one tenant).';
+COMMENT ON COLUMN salesflow.tenant_locks.tenant_id IS 'Tenant.';
+COMMENT ON COLUMN salesflow.tenant_locks.purpose IS 'What the lock serialises: ingest or forecasts.';
+SELECT salesflow._tenant_table('salesflow.tenant_locks', false);
+
+CREATE FUNCTION salesflow._lock_tenant(tenant bigint, purpose text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO salesflow.tenant_locks AS l (tenant_id, purpose) VALUES (tenant, purpose) ON CONFLICT DO NOTHING;
+    PERFORM FROM salesflow.tenant_locks l WHERE l.tenant_id = tenant AND l.purpose = _lock_tenant.purpose FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cannot lock % for tenant %', purpose, tenant USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION salesflow._lock_tenant(bigint, text) IS
+    'Internal: waits for and holds, until the transaction ends, the tenant''s lock row for a purpose (ingest, forecasts).';
+
+-- ---------------------------------------------------------------------------
+-- Notifications
+-- ---------------------------------------------------------------------------
+-- PostgreSQL has no privileges on NOTIFY channels: any role can LISTEN to a
+-- channel and any role can NOTIFY on it. So a payload carries only what any
+-- role may know, the kind and id of a row, and a receiver reads the row
+-- itself through row-level security (which also unmasks a spoofed payload:
+-- the id does not exist or is not the receiver's).
+CREATE FUNCTION salesflow._notify(channel text, kind text, id bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.pg_notify(channel, pg_catalog.jsonb_build_object('kind', kind, 'id', id)::text) $$;
+COMMENT ON FUNCTION salesflow._notify(text, text, bigint) IS
+    'Internal: sends {"kind": kind, "id": id} on a NOTIFY channel; payloads never carry tenant data (any role can LISTEN).';
 
 -- ---------------------------------------------------------------------------
 -- Version and diagnostics

@@ -12,9 +12,11 @@
 --      re-upload or an overlapping export adds nothing;
 --   5. sales_daily gets the new lines' amounts added (touched days only),
 --      touched customers and products get changed_at (the dirty marker);
---   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads.
--- Uploads of one tenant are serialised by an advisory lock (no duplicates,
--- no deadlocks); different tenants load in parallel.
+--   6. the upload row gets counts and timings, and NOTIFY salesflow_uploads
+--      (the payload holds the upload id only: listeners read the row).
+-- Uploads of one tenant are serialised by the tenant's 'ingest' row in
+-- tenant_locks (no duplicates, no deadlocks; no outsider can hold it);
+-- different tenants load in parallel.
 
 -- ---------------------------------------------------------------------------
 -- Tables
@@ -48,15 +50,15 @@ CREATE TABLE salesflow.uploads (
     uploaded_by    name        NOT NULL DEFAULT current_user,
     PRIMARY KEY (tenant_id, upload_id),
     CONSTRAINT uploads_status_check CHECK (status IN ('received', 'parsing', 'loaded', 'processed', 'failed')),
-    CONSTRAINT uploads_source_check CHECK (source IN ('import_csv', 'import_file', 'staging'))
+    CONSTRAINT uploads_source_check CHECK (source IN ('import_csv', 'import_xlsx', 'import_file', 'staging'))
 );
 ALTER SEQUENCE salesflow.uploads_upload_id_seq OWNED BY salesflow.uploads.upload_id;
 CREATE UNIQUE INDEX uploads_checksum_idx ON salesflow.uploads (tenant_id, checksum);
 COMMENT ON TABLE salesflow.uploads IS
     'One row per uploaded file: status (received, parsing, loaded, processed, failed), counts, what was detected, per-phase timings.';
-COMMENT ON COLUMN salesflow.uploads.source IS 'import_csv, import_file or staging (rows COPYed into upload_staging).';
+COMMENT ON COLUMN salesflow.uploads.source IS 'import_csv, import_xlsx, import_file or staging (rows COPYed into upload_staging).';
 COMMENT ON COLUMN salesflow.uploads.filename IS 'File name or path, when known.';
-COMMENT ON COLUMN salesflow.uploads.checksum IS 'SHA-256 of the original bytes; the same file again returns this upload.';
+COMMENT ON COLUMN salesflow.uploads.checksum IS 'SHA-256 of the original bytes (hex; a workbook''s adds /sheet=<the sheet option>); the same file again returns this upload.';
 COMMENT ON COLUMN salesflow.uploads.size_bytes IS 'Size of the original bytes.';
 COMMENT ON COLUMN salesflow.uploads.options IS 'Options the upload was (last) processed with.';
 COMMENT ON COLUMN salesflow.uploads.status IS 'received -> parsing -> loaded -> processed, or failed (see error).';
@@ -282,8 +284,13 @@ COMMENT ON COLUMN salesflow.sales_daily_location.returned_units IS 'Units return
 SELECT salesflow._tenant_table('salesflow.sales_daily_location');
 
 CREATE SEQUENCE salesflow.upload_staging_staging_id_seq AS bigint;
+-- COPY FROM refuses tables under row-level security, so this one has none:
+-- writers may only INSERT (or COPY) into it, never read, change or delete;
+-- the tenant of a row is the session's (the default), and the statement
+-- trigger refuses rows naming another tenant. Its rows never outlive their
+-- statement: the trigger turns them into an upload and discards them.
 CREATE TABLE salesflow.upload_staging (
-    tenant_id     bigint NOT NULL DEFAULT salesflow.current_tenant_id(),
+    tenant_id     bigint NOT NULL DEFAULT coalesce(salesflow.current_tenant_id(), salesflow.require_tenant()),
     staging_id    bigint NOT NULL DEFAULT nextval('salesflow.upload_staging_staging_id_seq'),
     invoice       text,
     customer      text,
@@ -303,7 +310,7 @@ CREATE TABLE salesflow.upload_staging (
 );
 ALTER SEQUENCE salesflow.upload_staging_staging_id_seq OWNED BY salesflow.upload_staging.staging_id;
 COMMENT ON TABLE salesflow.upload_staging IS
-    'COPY invoice lines here (text columns, any subset); each COPY or INSERT statement becomes one upload, processed at once. Stays empty.';
+    'COPY invoice lines here (text columns, any subset) for the session''s tenant; each COPY or INSERT statement becomes one upload, processed at once. Stays empty; writers can only insert (no row-level security, so that COPY works).';
 COMMENT ON COLUMN salesflow.upload_staging.invoice IS 'Invoice / order number.';
 COMMENT ON COLUMN salesflow.upload_staging.customer IS 'Customer reference.';
 COMMENT ON COLUMN salesflow.upload_staging.customer_name IS 'Customer name.';
@@ -318,7 +325,9 @@ COMMENT ON COLUMN salesflow.upload_staging.brand IS 'Product brand.';
 COMMENT ON COLUMN salesflow.upload_staging.city IS 'Customer city.';
 COMMENT ON COLUMN salesflow.upload_staging.country IS 'Customer country.';
 COMMENT ON COLUMN salesflow.upload_staging.location IS 'Store, warehouse or branch of the sale.';
-SELECT salesflow._tenant_table('salesflow.upload_staging', false);
+REVOKE ALL ON salesflow.upload_staging FROM PUBLIC;
+GRANT INSERT ON salesflow.upload_staging TO salesflow_writer;
+GRANT ALL ON salesflow.upload_staging TO salesflow_admin;
 GRANT USAGE ON SEQUENCE salesflow.upload_staging_staging_id_seq, salesflow.uploads_upload_id_seq,
     salesflow.customers_customer_id_seq, salesflow.products_product_id_seq, salesflow.invoices_invoice_id_seq
     TO salesflow_writer;
@@ -380,6 +389,18 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_parse_invoices_into';
 COMMENT ON FUNCTION salesflow._parse_invoices_into(regclass, bytea, text, text, text, text, text, text[], text[], int) IS
     'Internal: _parse_invoices writing its rows straight into a temporary table shaped like _parsed_line (no indexes, no triggers); returns the row count.';
 
+CREATE FUNCTION salesflow._xlsx_to_csv(content bytea, sheet text, decimal_sep text) RETURNS bytea
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_xlsx_to_csv';
+COMMENT ON FUNCTION salesflow._xlsx_to_csv(bytea, text, text) IS
+    'Internal: one sheet of an Excel workbook (by name or 1-based position; NULL = the first) as the CSV the invoice parser reads, sheet row n on line n. A damaged or non-workbook file is 22P04.';
+
+-- An Excel workbook (.xlsx) is a zip archive: its bytes start "PK\3\4".
+CREATE FUNCTION salesflow._is_xlsx(content bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT substring(content FROM 1 FOR 4) = '\x504b0304'::bytea $$;
+COMMENT ON FUNCTION salesflow._is_xlsx(bytea) IS 'Internal: true when the bytes start like a zip archive, as every .xlsx workbook does.';
+
 CREATE FUNCTION salesflow.generate_demo_csv(lines bigint, seed bigint DEFAULT 42) RETURNS bytea
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'sf_generate_demo_csv';
 COMMENT ON FUNCTION salesflow.generate_demo_csv(bigint, bigint) IS
@@ -389,6 +410,15 @@ COMMENT ON FUNCTION salesflow.generate_demo_csv(bigint, bigint) IS
 -- Processing
 -- ---------------------------------------------------------------------------
 
+-- The largest max_field_bytes an upload may ask for: a field is held whole
+-- while its line is parsed, so this bounds the memory one line can take
+-- (kMaxFieldBytesLimit in src/core/ingest/invoice.hpp checks the same).
+CREATE FUNCTION salesflow._max_field_bytes_limit() RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 1048576 $$;
+COMMENT ON FUNCTION salesflow._max_field_bytes_limit() IS 'Internal: the largest max_field_bytes an upload may set (1 MiB).';
+
 -- Validates the options document of an upload; returns it normalised.
 CREATE FUNCTION salesflow._upload_options(options jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -396,7 +426,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     known constant text[] := ARRAY['tenant', 'preset', 'mapping', 'delimiter', 'decimal', 'date_order', 'encoding',
-                                   'max_errors', 'max_error_ratio', 'max_field_bytes', 'filename', 'progress'];
+                                   'max_errors', 'max_error_ratio', 'max_field_bytes', 'filename', 'progress', 'sheet'];
     bad text;
 BEGIN
     options := coalesce(options, '{}');
@@ -437,6 +467,15 @@ BEGIN
         RAISE EXCEPTION 'option "encoding" must be UTF8, WIN1252, LATIN1 or auto, not "%"', options ->> 'encoding'
             USING ERRCODE = '22023';
     END IF;
+    IF options ? 'progress' AND jsonb_typeof(options -> 'progress') <> 'boolean' THEN
+        RAISE EXCEPTION 'option "progress" must be true or false' USING ERRCODE = '22023';
+    END IF;
+    IF options ? 'max_field_bytes' AND (jsonb_typeof(options -> 'max_field_bytes') <> 'number'
+            OR (options ->> 'max_field_bytes')::numeric NOT BETWEEN 16 AND salesflow._max_field_bytes_limit()
+            OR (options ->> 'max_field_bytes')::numeric % 1 <> 0) THEN
+        RAISE EXCEPTION 'option "max_field_bytes" must be a whole number between 16 and %', salesflow._max_field_bytes_limit()
+            USING ERRCODE = '22023';
+    END IF;
     IF coalesce(options ->> 'decimal', '.') NOT IN ('.', ',') THEN
         RAISE EXCEPTION 'option "decimal" must be "." or ","' USING ERRCODE = '22023';
     END IF;
@@ -461,10 +500,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    digest text := encode(sha256(content), 'hex');
+    -- one sheet of a workbook is one upload: another sheet of the same bytes is another
+    digest text := encode(sha256(content), 'hex') || coalesce('/sheet=' || (options ->> 'sheet'), '');
     up salesflow.uploads;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.checksum = digest;
     IF FOUND THEN
         RETURN up;
@@ -546,13 +586,14 @@ DECLARE
     max_errors numeric; max_ratio numeric;
     progress boolean;
     err_text text; err_state text;
+    own_work_mem text := current_setting('work_mem');
 BEGIN
-    PERFORM pg_advisory_xact_lock(1936090215, tenant::int);
+    PERFORM salesflow._lock_tenant(tenant, 'ingest');
     SELECT * INTO up FROM salesflow.uploads u WHERE u.tenant_id = tenant AND u.upload_id = upload FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'upload % does not exist', upload USING ERRCODE = '42704';
     END IF;
-    opts := up.options;
+    opts := salesflow._upload_options(up.options);   -- stored options may have been edited since
     SELECT tn.timezone INTO tz FROM salesflow.tenants tn WHERE tn.tenant_id = tenant;
     progress := coalesce((opts ->> 'progress')::boolean, false);
     max_errors := (opts ->> 'max_errors')::numeric;
@@ -569,13 +610,19 @@ BEGIN
     END IF;
     TRUNCATE sf_parsed;
     BEGIN
-        PERFORM salesflow._parse_invoices_into('pg_temp.sf_parsed'::regclass, c.content,
-                    opts ->> 'delimiter', opts ->> 'decimal', opts ->> 'date_order', opts ->> 'encoding', opts ->> 'preset',
+        -- a workbook's sheet is read as CSV (comma, UTF-8), every CSV rule unchanged
+        PERFORM salesflow._parse_invoices_into('pg_temp.sf_parsed'::regclass, x.content,
+                    CASE WHEN x.is_xlsx THEN ',' ELSE opts ->> 'delimiter' END, opts ->> 'decimal',
+                    opts ->> 'date_order', CASE WHEN x.is_xlsx THEN 'UTF8' ELSE opts ->> 'encoding' END, opts ->> 'preset',
                     ARRAY(SELECT k FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
                     ARRAY(SELECT coalesce(opts -> 'mapping', '{}') ->> k
                             FROM jsonb_object_keys(coalesce(opts -> 'mapping', '{}')) k ORDER BY k),
                     (opts ->> 'max_field_bytes')::int)
            FROM salesflow.upload_contents c
+          CROSS JOIN LATERAL (SELECT salesflow._is_xlsx(c.content) AS is_xlsx) k
+          CROSS JOIN LATERAL (SELECT k.is_xlsx,
+                                     CASE WHEN k.is_xlsx THEN salesflow._xlsx_to_csv(c.content, opts ->> 'sheet', opts ->> 'decimal')
+                                          ELSE c.content END AS content) x
           WHERE c.tenant_id = tenant AND c.upload_id = upload;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
@@ -589,8 +636,7 @@ BEGIN
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
         RAISE WARNING 'upload % failed: %', upload, err_text;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', err_text)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END;
     ANALYZE sf_parsed;
@@ -607,10 +653,15 @@ BEGIN
     IF progress THEN RAISE NOTICE 'upload %: parsed % lines (% rejected)', upload, n_lines, n_rejected; END IF;
 
     t := clock_timestamp();
+    -- a file of millions of bad lines sorts them here: with a small work_mem
+    -- the sort spills to disk instead of holding them all in memory (the
+    -- function's own work_mem comes back when it returns)
+    PERFORM set_config('work_mem', '16MB', true);
     INSERT INTO salesflow.upload_rejects (tenant_id, upload_id, line_no, reject_no, column_name, value, reason, raw_line)
     SELECT tenant, upload, p.line_no, row_number() OVER (PARTITION BY p.line_no ORDER BY p.reject_reason),
            p.reject_column, p.reject_value, p.reject_reason, p.reject_raw
       FROM sf_parsed p WHERE p.kind = 'R';
+    PERFORM set_config('work_mem', own_work_mem, true);
     v_timings := v_timings || jsonb_build_object('rejects', salesflow._ms_since(t));
 
     -- 3. error limits fail the whole upload (rejects kept, no data)
@@ -627,8 +678,7 @@ BEGIN
                processed_at = clock_timestamp()
          WHERE u.tenant_id = tenant AND u.upload_id = upload
         RETURNING * INTO up;
-        PERFORM pg_notify('salesflow_uploads', jsonb_build_object('tenant_id', tenant, 'upload_id', upload,
-                          'status', 'failed', 'error', up.error)::text);
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
         RETURN up;
     END IF;
     UPDATE salesflow.uploads u SET status = 'loaded' WHERE u.tenant_id = tenant AND u.upload_id = upload;
@@ -871,9 +921,7 @@ BEGIN
      WHERE u.tenant_id = tenant AND u.upload_id = upload
     RETURNING * INTO up;
     IF progress THEN RAISE NOTICE 'upload %: % new lines, % duplicates', upload, n_inserted, n_accepted - n_inserted; END IF;
-    PERFORM pg_notify('salesflow_uploads', jsonb_build_object(
-        'tenant_id', tenant, 'upload_id', upload, 'status', up.status, 'lines', up.lines, 'inserted', up.inserted,
-        'duplicates', up.duplicates, 'rejected', up.rejected, 'returns', up.returns)::text);
+    PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
     RETURN up;
 END
 $$;
@@ -883,19 +931,20 @@ COMMENT ON FUNCTION salesflow._process_upload(bigint, bigint) IS
 -- ---------------------------------------------------------------------------
 -- Entry points
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION salesflow.import_csv(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+-- The shared body of import_csv and import_xlsx: store the bytes (or find
+-- them stored before) and process them.
+CREATE FUNCTION salesflow._import_bytes(content bytea, opts jsonb, source text) RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    opts jsonb := salesflow._upload_options(options);
     tenant bigint := salesflow.require_tenant(opts ->> 'tenant');
     up salesflow.uploads;
 BEGIN
     IF content IS NULL THEN
         RAISE EXCEPTION 'upload content must not be null' USING ERRCODE = '22004';
     END IF;
-    up := salesflow._receive_upload(tenant, content, opts - 'tenant', 'import_csv', opts ->> 'filename');
+    up := salesflow._receive_upload(tenant, content, opts - 'tenant', source, opts ->> 'filename');
     IF up.status IN ('processed', 'parsing', 'loaded') THEN
         RETURN up;   -- the same bytes were uploaded before: nothing redone
     END IF;
@@ -906,8 +955,48 @@ BEGIN
     RETURN salesflow._process_upload(tenant, up.upload_id);
 END
 $$;
+COMMENT ON FUNCTION salesflow._import_bytes(bytea, jsonb, text) IS
+    'Internal: stores upload bytes for the tenant of the validated options (or finds the same bytes stored before) and processes them.';
+
+CREATE FUNCTION salesflow.import_csv(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    opts jsonb := salesflow._upload_options(options);
+BEGIN
+    IF salesflow._is_xlsx(content) THEN
+        RAISE EXCEPTION 'the upload is an Excel workbook (.xlsx), not CSV'
+            USING ERRCODE = '22P04', HINT = 'Use salesflow.import_xlsx(content, options); option "sheet" chooses the sheet.';
+    END IF;
+    IF opts ? 'sheet' THEN
+        RAISE EXCEPTION 'option "sheet" is for import_xlsx' USING ERRCODE = '22023';
+    END IF;
+    RETURN salesflow._import_bytes(content, opts, 'import_csv');
+END
+$$;
 COMMENT ON FUNCTION salesflow.import_csv(bytea, jsonb) IS
     'Imports invoice CSV bytes for the session''s tenant (or options.tenant): stores them, rejects bad lines with reasons, normalises the rest; returns the upload. The same bytes again return the earlier upload.';
+
+CREATE FUNCTION salesflow.import_xlsx(content bytea, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    opts jsonb := salesflow._upload_options(options);
+BEGIN
+    IF content IS NOT NULL AND NOT salesflow._is_xlsx(content) THEN
+        RAISE EXCEPTION 'the upload is not an Excel workbook (.xlsx files are zip archives)'
+            USING ERRCODE = '22P04', HINT = 'CSV files go to salesflow.import_csv; old .xls workbooks must be saved as .xlsx.';
+    END IF;
+    IF opts ?| ARRAY['delimiter', 'encoding'] THEN
+        RAISE EXCEPTION 'options "delimiter" and "encoding" do not apply to a workbook' USING ERRCODE = '22023';
+    END IF;
+    RETURN salesflow._import_bytes(content, opts, 'import_xlsx');
+END
+$$;
+COMMENT ON FUNCTION salesflow.import_xlsx(bytea, jsonb) IS
+    'Imports one sheet of an Excel workbook (.xlsx; option "sheet": name or 1-based position, default the first) with the same options, rejects (sheet row numbers), idempotency and results as import_csv.';
 
 CREATE FUNCTION salesflow.import_file(path text, options jsonb DEFAULT '{}') RETURNS salesflow.uploads
 LANGUAGE plpgsql VOLATILE
@@ -915,15 +1004,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     opts jsonb := salesflow._upload_options(options);
-    tenant bigint := salesflow.require_tenant(opts ->> 'tenant');
-    up salesflow.uploads;
 BEGIN
-    up := salesflow._receive_upload(tenant, pg_read_binary_file(path), opts - 'tenant', 'import_file',
-                                    coalesce(opts ->> 'filename', path));
-    IF up.status IN ('processed', 'parsing', 'loaded') THEN
-        RETURN up;
-    END IF;
-    RETURN salesflow._process_upload(tenant, up.upload_id);
+    RETURN salesflow._import_bytes(pg_read_binary_file(path),
+                                   opts || jsonb_build_object('filename', coalesce(opts ->> 'filename', path)), 'import_file');
 END
 $$;
 COMMENT ON FUNCTION salesflow.import_file(text, jsonb) IS
@@ -957,6 +1040,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN v IS NULL THEN '' ELSE '"' || replace(v, '"', '""') || '"' END $$;
 COMMENT ON FUNCTION salesflow._csv_field(text) IS 'Internal: quotes a value as an RFC 4180 CSV field.';
 
+-- Writers cannot read or delete staged rows (see upload_staging), so the
+-- rows a statement staged are discarded here, with the owner's rights, and
+-- only for the session's tenant.
+CREATE FUNCTION salesflow._staging_discard(tenant bigint, ids bigint[]) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH gone AS (DELETE FROM salesflow.upload_staging s
+                   WHERE s.tenant_id = tenant AND tenant = salesflow.current_tenant_id() AND s.staging_id = ANY (ids)
+                  RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION salesflow._staging_discard(bigint, bigint[]) IS
+    'Internal: deletes staged rows of the session''s tenant once the staging trigger has made them an upload (writers cannot delete from upload_staging).';
+REVOKE EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._staging_discard(bigint, bigint[]) TO salesflow_writer;
+
 CREATE FUNCTION salesflow._staging_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -968,6 +1068,7 @@ DECLARE
     batch record;
     mapping jsonb;
     up salesflow.uploads;
+    caller text[];
 BEGIN
     FOR batch IN
         SELECT s.tenant_id,
@@ -992,15 +1093,21 @@ BEGIN
           FROM staged s
          GROUP BY s.tenant_id
     LOOP
+        IF NOT salesflow._bypasses_rls() AND batch.tenant_id IS DISTINCT FROM salesflow.current_tenant_id() THEN
+            RAISE EXCEPTION 'rows staged for tenant % are not for the tenant of this session', batch.tenant_id
+                USING ERRCODE = '42501', HINT = 'Leave tenant_id out: it defaults to the session''s tenant.';
+        END IF;
         SELECT jsonb_object_agg(f, CASE WHEN batch.present[i] THEN f ELSE '' END) INTO mapping
           FROM unnest(fields) WITH ORDINALITY AS u(f, i);
+        caller := salesflow._act_as_tenant(batch.tenant_id);
         up := salesflow._receive_upload(batch.tenant_id, batch.content,
                                         jsonb_build_object('encoding', 'UTF8', 'delimiter', ',', 'mapping', mapping),
                                         'staging', NULL);
         IF up.status NOT IN ('processed', 'parsing', 'loaded') THEN
             up := salesflow._process_upload(batch.tenant_id, up.upload_id);
         END IF;
-        DELETE FROM salesflow.upload_staging s WHERE s.tenant_id = batch.tenant_id AND s.staging_id = ANY (batch.ids);
+        PERFORM salesflow._staging_discard(batch.tenant_id, batch.ids);
+        PERFORM salesflow._act_as_caller(caller);
         RAISE NOTICE 'salesflow upload %: % (% lines, % new, % duplicates, % rejected)',
             up.upload_id, up.status, up.lines, up.inserted, up.duplicates, up.rejected;
     END LOOP;
@@ -1017,9 +1124,9 @@ CREATE TRIGGER upload_staging_process
 
 DO $grants$
 BEGIN
-    EXECUTE 'REVOKE EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_file(text, jsonb),
+    EXECUTE 'REVOKE EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_xlsx(bytea, jsonb), salesflow.import_file(text, jsonb),
              salesflow.process_upload(bigint, jsonb) FROM PUBLIC';
-    EXECUTE 'GRANT EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_file(text, jsonb),
+    EXECUTE 'GRANT EXECUTE ON FUNCTION salesflow.import_csv(bytea, jsonb), salesflow.import_xlsx(bytea, jsonb), salesflow.import_file(text, jsonb),
              salesflow.process_upload(bigint, jsonb) TO salesflow_writer';
 END
 $grants$;

@@ -564,7 +564,7 @@ BEGIN
       FROM salesflow._predict_timing(tid, as_of, horizon_days) t
       JOIN (SELECT p.customer_id, p.days[1] AS first_day FROM salesflow._purchase_days(tid, as_of) p) d USING (customer_id);
 
-    RETURN QUERY SELECT 'customers'::text, NULL::text, NULL::float8, NULL::float8, avg(b.y)::float8, count(*) FROM sf_backtest b;
+    RETURN QUERY SELECT 'customers'::text, NULL::text, avg(b.p)::float8, avg(b.p_base)::float8, avg(b.y)::float8, count(*) FROM sf_backtest b;
     RETURN QUERY SELECT 'brier', NULL, avg((b.p - b.y) ^ 2), avg((b.p_base - b.y) ^ 2), NULL::float8, count(*) FROM sf_backtest b;
     RETURN QUERY SELECT 'hit_rate (p >= 0.5)', NULL, avg(b.y) FILTER (WHERE b.p >= 0.5), avg(b.y) FILTER (WHERE b.p_base >= 0.5),
                         NULL::float8, count(*) FILTER (WHERE b.p >= 0.5) FROM sf_backtest b;
@@ -603,13 +603,16 @@ BEGIN
                   FROM salesflow.predict_basket(array_agg(h.day ORDER BY h.day), array_agg(h.product_id ORDER BY h.day),
                                                 array_agg(h.quantity ORDER BY h.day), array_agg(h.unit_price ORDER BY h.day), 0) x) AS amount
           FROM history h GROUP BY h.customer_id
+    ), usual_amount AS (
+        -- the customer's average spend per purchase day, computed once per customer
+        SELECT h.customer_id, sum(h.line_total) / count(DISTINCT h.day) AS amount FROM history h GROUP BY h.customer_id
     ), usual AS (
         SELECT f.customer_id, array_agg(f.product_id ORDER BY f.days DESC, f.product_id) FILTER (WHERE f.rk <= 5) AS top5,
-               max(f.avg_amount) AS amount
+               max(ua.amount) AS amount
           FROM (SELECT h.customer_id, h.product_id, count(DISTINCT h.day) AS days,
-                       row_number() OVER (PARTITION BY h.customer_id ORDER BY count(DISTINCT h.day) DESC, h.product_id) AS rk,
-                       (SELECT sum(x.line_total) / count(DISTINCT x.day) FROM history x WHERE x.customer_id = h.customer_id) AS avg_amount
+                       row_number() OVER (PARTITION BY h.customer_id ORDER BY count(DISTINCT h.day) DESC, h.product_id) AS rk
                   FROM history h GROUP BY h.customer_id, h.product_id) f
+          JOIN usual_amount ua USING (customer_id)
          GROUP BY f.customer_id
     ), scored AS (
         SELECT a.customer_id,

@@ -237,7 +237,7 @@ BEGIN
     END IF;
     -- one refresh per tenant at a time: a second waits for the first and
     -- then replaces its snapshot (the writes below delete and insert)
-    PERFORM pg_advisory_xact_lock(1936090216, tid::int);
+    PERFORM salesflow._lock_tenant(tid, 'forecasts');
     WITH RECURSIVE ids AS (
         SELECT min(d.product_id) AS id FROM salesflow.sales_daily d WHERE d.tenant_id = tid
         UNION ALL
@@ -462,9 +462,11 @@ GRANT SELECT ON salesflow.forecast_accuracy TO salesflow_reader;
 -- trend shows whether the forecasts get better or worse.
 CREATE VIEW salesflow.forecast_accuracy_by_origin WITH (security_invoker = true, security_barrier = true) AS
 SELECT e.tenant_id, e.origin, e.step, count(DISTINCT e.product_id) AS products, count(*) AS days,
-       sum(abs(e.point - e.actual)) / nullif(sum(e.actual), 0) AS wape,
-       sum(e.point - e.actual) / nullif(sum(e.actual), 0) AS bias,
-       avg(abs(e.point - e.actual) / nullif(e.mase_scale, 0)) AS mase,
+       -- in numeric: the dashboards materialize this view for every tenant,
+       -- and no tenant's values may overflow it for the others
+       sum(abs(e.point::numeric - e.actual::numeric)) / nullif(sum(e.actual::numeric), 0) AS wape,
+       sum(e.point::numeric - e.actual::numeric) / nullif(sum(e.actual::numeric), 0) AS bias,
+       avg(abs(e.point::numeric - e.actual::numeric) / nullif(e.mase_scale::numeric, 0)) AS mase,
        avg(CASE WHEN e.actual BETWEEN e.lo80 AND e.hi80 THEN 1.0 ELSE 0.0 END) AS coverage80,
        avg(CASE WHEN e.actual BETWEEN e.lo95 AND e.hi95 THEN 1.0 ELSE 0.0 END) AS coverage95
   FROM salesflow.forecast_errors e

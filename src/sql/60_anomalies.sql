@@ -307,11 +307,7 @@ BEGIN
         ON CONFLICT (tenant_id, metric, entity_id, day) DO NOTHING
         RETURNING t.*
     LOOP
-        PERFORM pg_notify(a.channel, jsonb_build_object(
-            'tenant', tenant_name, 'anomaly_id', a.anomaly_id, 'kind', a.kind, 'metric', a.metric,
-            'entity_type', a.entity_type, 'entity_id', a.entity_id, 'entity', a.entity, 'day', a.day,
-            'observed', a.observed, 'expected', a.expected, 'score', a.score, 'direction', a.direction,
-            'message', a.message)::text);
+        PERFORM salesflow._notify(a.channel, 'alert', a.anomaly_id);
         n := n + 1;
     END LOOP;
 
@@ -324,7 +320,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow.refresh_anomalies(text, boolean) IS
-    'Detects unusual sales days (tenant revenue and orders, units of the top products) on the days touched since the last scan (at most anomalies.lookback_days back) and stock alerts from replenishment; stores new alerts in anomalies after the alert rules and the no-storm rule, and sends each with pg_notify as JSON. Returns the number of new alerts.';
+    'Detects unusual sales days (tenant revenue and orders, units of the top products) on the days touched since the last scan (at most anomalies.lookback_days back) and stock alerts from replenishment; stores new alerts in anomalies after the alert rules and the no-storm rule, and sends each alert''s id with pg_notify (the receiver reads the alert through RLS). Returns the number of new alerts.';
 
 CREATE FUNCTION salesflow.acknowledge_alert(anomaly_id bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE

@@ -15,8 +15,8 @@
 -- ---------------------------------------------------------------------------
 CREATE MATERIALIZED VIEW salesflow.mv_sales_daily AS
 SELECT t.tenant_id, g.day::date AS day, (g.day::date::timestamp AT TIME ZONE t.timezone) AS "time",
-       coalesce(s.revenue, 0)::numeric(18,2) AS revenue, coalesce(o.orders, 0)::int AS orders,
-       coalesce(s.units, 0)::numeric(18,3) AS units, coalesce(o.customers, 0)::int AS customers
+       round(coalesce(s.revenue, 0), 2) AS revenue, coalesce(o.orders, 0)::int AS orders,
+       round(coalesce(s.units, 0), 3) AS units, coalesce(o.customers, 0)::int AS customers
   FROM salesflow.tenants t
   JOIN (SELECT d.tenant_id, min(d.day) AS first_day, max(d.day) AS last_day
           FROM salesflow.sales_daily d GROUP BY d.tenant_id) r ON r.tenant_id = t.tenant_id
@@ -34,7 +34,7 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_sales_daily IS
 CREATE MATERIALIZED VIEW salesflow.mv_sales_monthly AS
 SELECT d.tenant_id, date_trunc('month', d.day)::date AS month,
        (date_trunc('month', d.day)::date::timestamp AT TIME ZONE t.timezone) AS "time",
-       sum(d.revenue)::numeric(18,2) AS revenue, sum(d.orders)::int AS orders, sum(d.units)::numeric(18,3) AS units,
+       round(sum(d.revenue), 2) AS revenue, sum(d.orders)::bigint AS orders, round(sum(d.units), 3) AS units,
        coalesce(max(c.customers), 0)::int AS customers
   FROM salesflow.mv_sales_daily d
   JOIN salesflow.tenants t ON t.tenant_id = d.tenant_id
@@ -49,8 +49,8 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_sales_monthly IS
 CREATE MATERIALIZED VIEW salesflow.mv_top_products AS
 SELECT x.tenant_id, x.rank, x.product_id, p.sku, p.name, p.category, x.revenue, x.units, x.orders,
        (x.revenue / nullif(sum(x.revenue) OVER (PARTITION BY x.tenant_id), 0))::float8 AS revenue_share
-  FROM (SELECT d.tenant_id, d.product_id, sum(d.revenue)::numeric(18,2) AS revenue,
-               sum(d.units)::numeric(18,3) AS units, sum(d.orders)::int AS orders,
+  FROM (SELECT d.tenant_id, d.product_id, round(sum(d.revenue), 2) AS revenue,
+               round(sum(d.units), 3) AS units, sum(d.orders)::bigint AS orders,
                row_number() OVER (PARTITION BY d.tenant_id ORDER BY sum(d.revenue) DESC, d.product_id)::int AS rank
           FROM salesflow.sales_daily d
           JOIN (SELECT l.tenant_id, max(l.day) AS last_day FROM salesflow.sales_daily l GROUP BY l.tenant_id) l
@@ -66,7 +66,7 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_top_products IS
 CREATE MATERIALIZED VIEW salesflow.mv_top_customers AS
 SELECT x.tenant_id, x.rank, x.customer_id, c.ref, c.name, c.country, x.revenue, x.orders, x.last_order_day,
        s.segment, s.value_tier, s.clv, s.churn_label
-  FROM (SELECT i.tenant_id, i.customer_id, sum(i.total)::numeric(18,2) AS revenue, count(*)::int AS orders,
+  FROM (SELECT i.tenant_id, i.customer_id, round(sum(i.total), 2) AS revenue, count(*)::int AS orders,
                max(i.day) AS last_order_day,
                row_number() OVER (PARTITION BY i.tenant_id ORDER BY sum(i.total) DESC, i.customer_id)::int AS rank
           FROM salesflow.invoices i
@@ -83,8 +83,8 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_top_customers IS
 CREATE MATERIALIZED VIEW salesflow.mv_segment_summary AS
 SELECT s.tenant_id, s.segment, count(*)::int AS customers,
        (count(*)::float8 / sum(count(*)) OVER (PARTITION BY s.tenant_id)) AS customer_share,
-       sum(s.monetary)::numeric(18,2) AS revenue, avg(s.clv)::numeric(18,2) AS avg_clv,
-       avg(s.p_alive) AS avg_p_alive, avg(s.recency_days)::float8 AS avg_recency_days
+       round(sum(s.monetary::numeric), 2) AS revenue, round(avg(s.clv::numeric), 2) AS avg_clv,
+       avg(s.p_alive::numeric)::float8 AS avg_p_alive, avg(s.recency_days::numeric)::float8 AS avg_recency_days
   FROM salesflow.customer_segments s
  GROUP BY s.tenant_id, s.segment;
 CREATE UNIQUE INDEX mv_segment_summary_key ON salesflow.mv_segment_summary (tenant_id, segment);
@@ -93,8 +93,8 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_segment_summary IS
 
 CREATE MATERIALIZED VIEW salesflow.mv_churn_clv_summary AS
 SELECT s.tenant_id, s.value_tier, coalesce(s.churn_label, 'unknown') AS churn_label, count(*)::int AS customers,
-       sum(s.clv)::numeric(18,2) AS clv, avg(s.p_alive) AS avg_p_alive,
-       sum(s.expected_purchases_90d) AS expected_purchases_90d
+       round(sum(s.clv::numeric), 2) AS clv, avg(s.p_alive::numeric)::float8 AS avg_p_alive,
+       sum(s.expected_purchases_90d::numeric) AS expected_purchases_90d
   FROM salesflow.customer_segments s
  GROUP BY s.tenant_id, s.value_tier, coalesce(s.churn_label, 'unknown');
 CREATE UNIQUE INDEX mv_churn_clv_summary_key ON salesflow.mv_churn_clv_summary (tenant_id, value_tier, churn_label);
@@ -118,8 +118,8 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_stock_overview IS
 
 CREATE MATERIALIZED VIEW salesflow.mv_forecast_vs_actual AS
 SELECT f.tenant_id, f.day, (f.day::timestamp AT TIME ZONE t.timezone) AS "time",
-       sum(f.point)::float8 AS forecast, sum(f.lo80)::float8 AS forecast_lo80, sum(f.hi80)::float8 AS forecast_hi80,
-       CASE WHEN f.day <= l.last_day THEN coalesce(sum(d.units), 0)::float8 END AS actual
+       sum(f.point::numeric) AS forecast, sum(f.lo80::numeric) AS forecast_lo80, sum(f.hi80::numeric) AS forecast_hi80,
+       CASE WHEN f.day <= l.last_day THEN coalesce(sum(d.units), 0) END AS actual
   FROM (SELECT DISTINCT ON (x.tenant_id, x.product_id, x.day) x.tenant_id, x.product_id, x.day, x.point, x.lo80, x.hi80
           FROM salesflow.forecasts x
          WHERE x.location = ''
@@ -136,8 +136,8 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_forecast_vs_actual IS
 CREATE MATERIALIZED VIEW salesflow.mv_dashboard_summary AS
 SELECT t.tenant_id, t.name AS tenant, t.currency,
        coalesce(c.customers, 0)::int AS customers, coalesce(p.products, 0)::int AS products,
-       coalesce(o.orders, 0)::int AS orders, coalesce(o.revenue, 0)::numeric(18,2) AS revenue,
-       (o.revenue / nullif(o.orders, 0))::numeric(18,2) AS average_order_value,
+       coalesce(o.orders, 0)::int AS orders, round(coalesce(o.revenue, 0), 2) AS revenue,
+       round(o.revenue / nullif(o.orders, 0), 2) AS average_order_value,
        coalesce(po.pending, 0)::int AS pending_predicted_orders,
        coalesce(sg.high_value, 0)::int AS high_value_customers,
        coalesce(al.open_alerts, 0)::int AS open_alerts,
@@ -215,8 +215,7 @@ COMMENT ON MATERIALIZED VIEW salesflow.mv_business_health IS
 -- materialized, with Grafana's time column.
 CREATE MATERIALIZED VIEW salesflow.mv_forecast_accuracy AS
 SELECT a.tenant_id, a.origin, (a.origin::timestamp AT TIME ZONE t.timezone) AS "time", a.step,
-       a.products::int AS products, a.days, a.wape::float8 AS wape, a.bias::float8 AS bias, a.mase::float8 AS mase,
-       a.coverage80::float8 AS coverage80
+       a.products::int AS products, a.days, a.wape, a.bias, a.mase, a.coverage80
   FROM salesflow.forecast_accuracy_by_origin a
   JOIN salesflow.tenants t ON t.tenant_id = a.tenant_id;
 CREATE UNIQUE INDEX mv_forecast_accuracy_key ON salesflow.mv_forecast_accuracy (tenant_id, origin, step);
@@ -451,27 +450,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow._report_source(text) IS 'Internal: the fixed query behind each report name of export_csv (user input never becomes SQL).';
 
-CREATE FUNCTION salesflow.export_csv(report text, options jsonb DEFAULT '{}') RETURNS text
+-- The rows of a report, in the order and number asked, into the session's
+-- temp table sf_report (dropped at commit); returns its column names.
+CREATE FUNCTION salesflow._report_rows(report text, options jsonb) RETURNS text[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     src text := salesflow._report_source(report);
-    delim text := coalesce(options ->> 'delimiter', ',');
     order_col text := options ->> 'order_by';
     descending boolean := coalesce((options ->> 'descending')::boolean, false);
     max_rows bigint := coalesce((options ->> 'limit')::bigint, 1000000);
     cols text[];
-    header text;
-    body text;
 BEGIN
     PERFORM salesflow.require_tenant();
     IF src IS NULL THEN
         RAISE EXCEPTION 'unknown report "%"', report USING ERRCODE = '22023',
               HINT = 'Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts.';
-    END IF;
-    IF delim NOT IN (',', ';', E'\t', '|') THEN
-        RAISE EXCEPTION 'delimiter must be one of , ; | or a tab' USING ERRCODE = '22023';
     END IF;
     IF max_rows < 0 THEN
         RAISE EXCEPTION 'limit must be >= 0' USING ERRCODE = '22023';
@@ -479,27 +474,71 @@ BEGIN
     IF to_regclass('pg_temp.sf_report') IS NOT NULL THEN
         DROP TABLE sf_report;
     END IF;
-    EXECUTE 'CREATE TEMP TABLE sf_report ON COMMIT DROP AS ' || src;
+    EXECUTE 'CREATE TEMP TABLE sf_report ON COMMIT DROP AS ' || src || ' WITH NO DATA';
     SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO cols
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'pg_temp.sf_report'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
     IF order_col IS NOT NULL AND NOT order_col = ANY (cols) THEN
         RAISE EXCEPTION 'report "%" has no column "%"', report, order_col USING ERRCODE = '42703',
               HINT = 'Columns: ' || array_to_string(cols, ', ');
     END IF;
-    SELECT string_agg(salesflow._csv_field(c), delim ORDER BY o) INTO header FROM unnest(cols) WITH ORDINALITY u(c, o);
-    EXECUTE format('SELECT string_agg((SELECT string_agg(salesflow._csv_field(e.v), %L ORDER BY e.o)
-                                         FROM json_each_text(row_to_json(r)) WITH ORDINALITY e(k, v, o)), E''\n'')
-                      FROM (SELECT * FROM sf_report %s LIMIT %s) r',
-                   delim,
+    -- a fresh temp table is read back in the order it was filled
+    EXECUTE format('INSERT INTO sf_report SELECT * FROM (%s) r %s LIMIT %s', src,
                    CASE WHEN order_col IS NULL THEN '' ELSE format('ORDER BY %I %s', order_col, CASE WHEN descending THEN 'DESC' ELSE 'ASC' END) END,
-                   max_rows)
-      INTO body;
+                   max_rows);
+    RETURN cols;
+END
+$$;
+COMMENT ON FUNCTION salesflow._report_rows(text, jsonb) IS
+    'Internal: the rows of a report of the session''s tenant (options order_by, descending, limit) into the temp table sf_report; returns its columns.';
+
+CREATE FUNCTION salesflow.export_csv(report text, options jsonb DEFAULT '{}') RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    delim text := coalesce(options ->> 'delimiter', ',');
+    cols text[];
+    header text;
+    body text;
+BEGIN
+    IF delim NOT IN (',', ';', E'\t', '|') THEN
+        RAISE EXCEPTION 'delimiter must be one of , ; | or a tab' USING ERRCODE = '22023';
+    END IF;
+    cols := salesflow._report_rows(report, options);
+    SELECT string_agg(salesflow._csv_field(c), delim ORDER BY o) INTO header FROM unnest(cols) WITH ORDINALITY u(c, o);
+    SELECT string_agg((SELECT string_agg(salesflow._csv_field(e.v), delim ORDER BY e.o)
+                         FROM json_each_text(row_to_json(r)) WITH ORDINALITY e(k, v, o)), E'\n')
+      INTO body FROM sf_report r;
     DROP TABLE sf_report;
     RETURN header || E'\n' || coalesce(body || E'\n', '');
 END
 $$;
 COMMENT ON FUNCTION salesflow.export_csv(text, jsonb) IS
     'A dashboard view or list of the session''s tenant as an RFC 4180 CSV document with a header line. Reports: dashboard_summary, sales_by_day, sales_by_month, top_products, top_customers, segment_summary, churn_clv_summary, stock_overview, buying_queue, forecast_vs_actual, customers, open_alerts. Options: order_by (a column), descending, limit, delimiter (, ; | or tab).';
+
+CREATE FUNCTION salesflow._report_xlsx(sheet text) RETURNS bytea
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'sf_report_xlsx';
+COMMENT ON FUNCTION salesflow._report_xlsx(text) IS
+    'Internal: the rows of the session''s temp table sf_report as a one-sheet Excel workbook (libxlsxwriter): typed cells, bold frozen header, autofilter, column widths.';
+
+CREATE FUNCTION salesflow.export_xlsx(report text, options jsonb DEFAULT '{}') RETURNS bytea
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    workbook bytea;
+BEGIN
+    IF options ? 'delimiter' THEN
+        RAISE EXCEPTION 'option "delimiter" does not apply to a workbook' USING ERRCODE = '22023';
+    END IF;
+    PERFORM salesflow._report_rows(report, options);
+    workbook := salesflow._report_xlsx(report);
+    DROP TABLE sf_report;
+    RETURN workbook;
+END
+$$;
+COMMENT ON FUNCTION salesflow.export_xlsx(text, jsonb) IS
+    'The same reports as export_csv as an Excel workbook (.xlsx): one sheet named after the report, numbers, dates and text as typed cells, a bold frozen header row, an autofilter, column widths from the values. Options: order_by, descending, limit.';
 
 CREATE SEQUENCE salesflow.reports_report_id_seq AS bigint;
 CREATE TABLE salesflow.reports (
@@ -530,38 +569,60 @@ SELECT salesflow._tenant_table('salesflow.reports');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.reports_report_id_seq', '');
 GRANT USAGE ON SEQUENCE salesflow.reports_report_id_seq TO salesflow_writer;
 
+-- One report, made as its tenant (salesflow._act_as_tenant): the views behind
+-- export_csv then show that tenant's rows only, whoever runs the queue. A
+-- failure is stored on the report and does not stop the others.
+CREATE FUNCTION salesflow._make_report(tenant bigint, report_id bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    caller text[];
+BEGIN
+    SELECT p.report, p.options INTO r FROM salesflow.reports p
+     WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id AND p.status = 'pending';
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    BEGIN
+        caller := salesflow._act_as_tenant(tenant);
+        UPDATE salesflow.reports p
+           SET status = 'done', content = salesflow.export_csv(r.report, r.options), finished_at = clock_timestamp()
+         WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
+        PERFORM salesflow._act_as_caller(caller);
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN
+        RAISE;
+    WHEN OTHERS THEN
+        UPDATE salesflow.reports p SET status = 'failed', error = SQLSTATE || ' ' || SQLERRM, finished_at = clock_timestamp()
+         WHERE p.tenant_id = tenant AND p.report_id = _make_report.report_id;
+    END;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION salesflow._make_report(bigint, bigint) IS
+    'Internal: makes one pending report as its tenant, storing the CSV or the error; false when it was not pending.';
+
 CREATE FUNCTION salesflow.make_reports() RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
-    csv text;
     n bigint := 0;
-    saved text := current_setting('salesflow.tenant', true);
 BEGIN
-    FOR r IN SELECT p.tenant_id, p.report_id, p.report, p.options FROM salesflow.reports p
+    FOR r IN SELECT p.tenant_id, p.report_id FROM salesflow.reports p
               WHERE p.status = 'pending' ORDER BY p.requested_at FOR UPDATE SKIP LOCKED
     LOOP
-        BEGIN
-            PERFORM set_config('salesflow.tenant', r.tenant_id::text, true);
-            csv := salesflow.export_csv(r.report, r.options);
-            UPDATE salesflow.reports p SET status = 'done', content = csv, finished_at = clock_timestamp()
-             WHERE p.tenant_id = r.tenant_id AND p.report_id = r.report_id;
-        EXCEPTION WHEN query_canceled THEN
-            RAISE;
-        WHEN OTHERS THEN
-            UPDATE salesflow.reports p SET status = 'failed', error = SQLSTATE || ' ' || SQLERRM, finished_at = clock_timestamp()
-             WHERE p.tenant_id = r.tenant_id AND p.report_id = r.report_id;
-        END;
-        n := n + 1;
+        IF salesflow._make_report(r.tenant_id, r.report_id) THEN
+            n := n + 1;
+        END IF;
     END LOOP;
-    PERFORM set_config('salesflow.tenant', coalesce(saved, ''), true);
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION salesflow.make_reports() IS
-    'Makes every pending report the caller can see (INSERT INTO salesflow.reports (report, options) requests one; the scheduled job runs this), storing the CSV or the error. Returns the number of reports processed.';
+    'Makes every pending report the caller can see (INSERT INTO salesflow.reports (report, options) requests one; the scheduled job runs this), each as its own tenant, storing the CSV or the error. Returns the number of reports processed.';
 
 -- ---------------------------------------------------------------------------
 -- Refresh, log, freshness, pruning
@@ -607,6 +668,59 @@ AS $$
 $$;
 COMMENT ON FUNCTION salesflow.dashboard_views() IS 'The materialized views refresh_dashboards() refreshes, in dependency order.';
 
+-- Leases: "a job of this name is running", held across the commits of a
+-- procedure, on a table only admins can touch (an advisory key could be held
+-- by any role). A lease is held while its holder's backend exists and for at
+-- most max_hold; the holder's own session may always take it again (after a
+-- cancel). Taking it locks the row, so two callers never both win.
+CREATE TABLE salesflow.job_leases (
+    job        text        NOT NULL PRIMARY KEY,
+    holder_pid int,
+    taken_at   timestamptz,
+    max_hold   interval    NOT NULL DEFAULT '1 hour'
+);
+COMMENT ON TABLE salesflow.job_leases IS
+    'Jobs that must not overlap (refresh_dashboards): which backend holds each and since when; admins only.';
+COMMENT ON COLUMN salesflow.job_leases.job IS 'Job name.';
+COMMENT ON COLUMN salesflow.job_leases.holder_pid IS 'Backend running the job (NULL: free).';
+COMMENT ON COLUMN salesflow.job_leases.taken_at IS 'When the holder took the lease.';
+COMMENT ON COLUMN salesflow.job_leases.max_hold IS 'After this long a lease is free even if its holder still exists (a backend id can be reused).';
+INSERT INTO salesflow.job_leases (job) VALUES ('refresh_dashboards');
+REVOKE ALL ON salesflow.job_leases FROM PUBLIC;
+GRANT SELECT, UPDATE ON salesflow.job_leases TO salesflow_admin;
+
+CREATE FUNCTION salesflow._take_lease(job text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l salesflow.job_leases;
+BEGIN
+    SELECT * INTO l FROM salesflow.job_leases x WHERE x.job = _take_lease.job FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND OR (l.holder_pid IS DISTINCT FROM pg_backend_pid()
+                     AND l.taken_at > clock_timestamp() - l.max_hold
+                     AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.holder_pid)) THEN
+        RETURN false;
+    END IF;
+    UPDATE salesflow.job_leases x SET holder_pid = pg_backend_pid(), taken_at = clock_timestamp()
+     WHERE x.job = _take_lease.job;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION salesflow._take_lease(text) IS
+    'Internal: takes the lease of a job (true), or finds it held by another running backend or being taken (false).';
+
+CREATE FUNCTION salesflow._release_lease(job text) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE salesflow.job_leases x SET holder_pid = NULL, taken_at = NULL
+     WHERE x.job = _release_lease.job AND x.holder_pid = pg_backend_pid()
+$$;
+COMMENT ON FUNCTION salesflow._release_lease(text) IS 'Internal: gives back a lease this backend holds.';
+REVOKE EXECUTE ON FUNCTION salesflow._take_lease(text), salesflow._release_lease(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION salesflow._take_lease(text), salesflow._release_lease(text) TO salesflow_admin;
+
 -- A procedure that commits cannot carry a SET clause: it pins search_path
 -- per transaction (see run_pipeline).
 CREATE PROCEDURE salesflow.refresh_dashboards(commit_each boolean DEFAULT true, time_budget interval DEFAULT NULL)
@@ -618,11 +732,10 @@ DECLARE
     run_started timestamptz := pg_catalog.clock_timestamp();
     populated boolean;
     n bigint;
-    lock_key constant bigint := 7311590427401;   -- salesflow.refresh_dashboards
     caller_path text := pg_catalog.current_setting('search_path');
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    IF NOT pg_catalog.pg_try_advisory_lock(lock_key) THEN
+    IF NOT salesflow._take_lease('refresh_dashboards') THEN
         INSERT INTO salesflow.refresh_log (view_name, started_at, finished_at, status, error)
         VALUES ('*', run_started, pg_catalog.clock_timestamp(), 'skipped', 'another refresh_dashboards() is running');
         RAISE NOTICE 'salesflow: a dashboard refresh is already running; skipped';
@@ -650,7 +763,6 @@ BEGIN
             VALUES (v.view_name, started, pg_catalog.clock_timestamp(), n,
                     CASE WHEN populated THEN 'concurrently' ELSE 'plain' END, 'ok');
         EXCEPTION WHEN query_canceled OR admin_shutdown THEN
-            PERFORM pg_catalog.pg_advisory_unlock(lock_key);
             RAISE;
         WHEN OTHERS THEN
             INSERT INTO salesflow.refresh_log (view_name, started_at, finished_at, mode, status, error)
@@ -662,7 +774,7 @@ BEGIN
             COMMIT;
         END IF;
     END LOOP;
-    PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+    PERFORM salesflow._release_lease('refresh_dashboards');
     -- inside the caller's transaction (commit_each false) its search_path comes back
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
@@ -763,8 +875,8 @@ BEGIN
             ('value_tier', 'Value tier by monetary value: high, medium or low.'),
             ('clv', 'Customer lifetime value over the model horizon (BG/NBD + Gamma-Gamma, discounted).'),
             ('avg_clv', 'Average customer lifetime value.'),
-            ('churn_label', 'Churn risk: low, medium or high (from P(alive)); unknown when not scored.'),
-            ('churn_risk', 'Probability the customer has churned (1 - P(alive)).'),
+            ('churn_label', 'Churn risk: low, medium or high (from churn_risk); unknown when not scored.'),
+            ('churn_risk', 'Probability the customer buys nothing in the next segments.churn_days days (calibrated).'),
             ('p_alive', 'Probability the customer is still active (BG/NBD).'),
             ('avg_p_alive', 'Average probability that customers are still active.'),
             ('customer_share', 'Share of the tenant''s scored customers (0-1).'),

@@ -31,8 +31,9 @@ SELECT salesflow._tenant_table('salesflow.pipeline_runs');
 SELECT pg_catalog.pg_extension_config_dump('salesflow.pipeline_runs_run_id_seq', '');
 GRANT USAGE ON SEQUENCE salesflow.pipeline_runs_run_id_seq TO salesflow_writer;
 
--- One step for one tenant, in a subtransaction, logged in pipeline_runs: what
--- run_pipeline and the scheduled jobs run. A failure is logged and reported
+-- One step for one tenant, as that tenant (_act_as_tenant), in a
+-- subtransaction, logged in pipeline_runs: what run_pipeline and the
+-- scheduled jobs run. A failure is logged and reported
 -- as a warning (NULL is returned); a cancel or shutdown propagates.
 CREATE FUNCTION salesflow._run_step(tenant bigint, step text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -41,8 +42,10 @@ AS $$
 DECLARE
     started timestamptz := clock_timestamp();
     n bigint;
+    caller text[];
 BEGIN
     BEGIN
+        caller := salesflow._act_as_tenant(tenant);   -- the step sees and writes this tenant only
         n := CASE step
             WHEN 'segments' THEN salesflow.refresh_segments(tenant::text, only_changed => true)
             -- per product, and per product and location when the tenant's
@@ -58,6 +61,7 @@ BEGIN
         END;
         INSERT INTO salesflow.pipeline_runs (tenant_id, step, started_at, finished_at, rows, status)
         VALUES (tenant, step, started, clock_timestamp(), n, 'ok');
+        PERFORM salesflow._act_as_caller(caller);
         RETURN n;
     EXCEPTION WHEN query_canceled OR admin_shutdown THEN
         RAISE;
@@ -71,7 +75,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION salesflow._run_step(bigint, text) IS
-    'Internal: runs one pipeline step (segments, forecasts, predicted_orders, associations, replenishment, anomalies) for one tenant in a subtransaction and logs it in pipeline_runs; NULL when it failed.';
+    'Internal: runs one pipeline step (segments, forecasts, predicted_orders, associations, replenishment, anomalies) for one tenant, as that tenant, in a subtransaction and logs it in pipeline_runs; NULL when it failed.';
 
 -- Runs one step for every tenant the caller sees, each tenant in a
 -- subtransaction (a failure is logged and the others go on), without
@@ -104,6 +108,38 @@ $$;
 COMMENT ON FUNCTION salesflow.run_scheduled(text, text) IS
     'Runs one pipeline step for every tenant the caller sees (or one), logging each in pipeline_runs; a failing tenant does not stop the others. Does not commit, so a statement_timeout in the same command bounds it. Returns the rows written.';
 
+-- One queued upload, processed as its tenant; any failure (bad options,
+-- content the parser or the database refuses) is stored on the upload, so
+-- one tenant's broken upload never stops another's. Only a cancel or a
+-- shutdown propagates.
+CREATE FUNCTION salesflow._process_queued_upload(tenant bigint, upload bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    up salesflow.uploads;
+    caller text[];
+BEGIN
+    BEGIN
+        caller := salesflow._act_as_tenant(tenant);
+        up := salesflow._process_upload(tenant, upload);
+        PERFORM salesflow._act_as_caller(caller);
+        RETURN up.status = 'processed';
+    EXCEPTION WHEN query_canceled OR admin_shutdown THEN
+        RAISE;
+    WHEN OTHERS THEN
+        UPDATE salesflow.uploads u
+           SET status = 'failed', error = SQLERRM, error_sqlstate = SQLSTATE, processed_at = clock_timestamp()
+         WHERE u.tenant_id = tenant AND u.upload_id = upload;
+        RAISE WARNING 'salesflow: queued upload % failed: %', upload, SQLERRM;
+        PERFORM salesflow._notify('salesflow_uploads', 'upload', upload);
+        RETURN false;
+    END;
+END
+$$;
+COMMENT ON FUNCTION salesflow._process_queued_upload(bigint, bigint) IS
+    'Internal: processes one queued upload as its tenant; a failure marks the upload failed with its error and SQLSTATE. True when processed.';
+
 CREATE FUNCTION salesflow.process_pending_uploads() RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -112,15 +148,17 @@ DECLARE
     u record;
     n bigint := 0;
 BEGIN
-    FOR u IN SELECT x.upload_id FROM salesflow.uploads x WHERE x.status = 'received' ORDER BY x.upload_id LOOP
-        PERFORM salesflow.process_upload(u.upload_id);
+    FOR u IN SELECT x.tenant_id, x.upload_id FROM salesflow.uploads x
+              WHERE x.status = 'received' ORDER BY x.upload_id
+    LOOP
+        PERFORM salesflow._process_queued_upload(u.tenant_id, u.upload_id);
         n := n + 1;
     END LOOP;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION salesflow.process_pending_uploads() IS
-    'Processes every upload still in status received (stored but not processed, e.g. after a crash or by a loader that only stores); returns how many. A failing upload is marked failed and the others go on.';
+    'Processes every upload still in status received that the caller can see (stored but not processed, e.g. after a crash or by a loader that only stores), each as its own tenant; returns how many. A failing upload is marked failed with its error and the others go on.';
 
 -- A procedure that commits cannot carry a SET clause, so it pins its
 -- search_path itself at the start of every transaction (set_config(..., true)

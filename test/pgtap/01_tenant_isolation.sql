@@ -11,8 +11,17 @@ CREATE TEMP TABLE tenant_tables ON COMMIT DROP AS
 SELECT c.oid::regclass AS tbl
   FROM pg_class c
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
- WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p');
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p')
+   AND has_table_privilege('salesflow_reader', c.oid, 'SELECT');
 GRANT SELECT ON tenant_tables TO PUBLIC;
+-- a tenant table readers cannot read (upload_staging: no RLS, so that COPY
+-- works) is write-only for writers too: no SELECT, UPDATE or DELETE
+SELECT ok(NOT has_table_privilege('salesflow_writer', c.oid, 'SELECT, UPDATE, DELETE, TRUNCATE'),
+          c.oid::regclass || ' (not readable by readers) is insert-only for writers')
+  FROM pg_class c
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+ WHERE c.relnamespace = 'salesflow'::regnamespace AND c.relkind IN ('r', 'p')
+   AND NOT has_table_privilege('salesflow_reader', c.oid, 'SELECT');
 
 SELECT cmp_ok((SELECT count(*) FROM tenant_tables), '>=', 2::bigint, 'the catalog lists the tenant tables');
 
@@ -145,11 +154,11 @@ RESET ROLE;
 -- writer of tenant A
 SET LOCAL ROLE salesflow_writer;
 SET LOCAL salesflow.tenant = 'tap_a';
-SELECT lives_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('x.own', '1')$$,
+SELECT lives_ok($$INSERT INTO salesflow.settings (name, value) VALUES ('anomalies.top_products', '10')$$,
                 'a writer inserts into its own tenant');
-SELECT throws_ok(format($$INSERT INTO salesflow.settings (tenant_id, name, value) VALUES (%s, 'x.foreign', '1')$$, :b_id),
+SELECT throws_ok(format($$INSERT INTO salesflow.settings (tenant_id, name, value) VALUES (%s, 'anomalies.escalation', '2')$$, :b_id),
                  '42501', NULL, 'a writer cannot insert into another tenant');
-SELECT throws_ok(format($$UPDATE salesflow.settings SET tenant_id = %s WHERE name = 'x.own'$$, :b_id),
+SELECT throws_ok(format($$UPDATE salesflow.settings SET tenant_id = %s WHERE name = 'anomalies.top_products'$$, :b_id),
                  '42501', NULL, 'a writer cannot move a row to another tenant');
 SELECT results_eq(format($$UPDATE salesflow.settings SET value = '"hacked"' WHERE tenant_id = %s RETURNING name$$, :b_id),
                   ARRAY[]::text[], 'a writer updates 0 rows of another tenant');

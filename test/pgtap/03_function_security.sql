@@ -78,7 +78,7 @@ SELECT ok(has_function_privilege('salesflow_admin', p.oid, 'EXECUTE'), p.oid::re
 
 -- SECURITY DEFINER: the reviewed few, each with a pinned search_path
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p WHERE p.pronamespace = 'salesflow'::regnamespace AND p.prosecdef$$,
-              ARRAY['current_tenant_id', '_dashboard_freshness', '_analyze_if_stale', '_analyze_forecast_work'], 'SECURITY DEFINER only where reviewed');
+              ARRAY['current_tenant_id', '_dashboard_freshness', '_analyze_if_stale', '_analyze_forecast_work', '_staging_discard'], 'SECURITY DEFINER only where reviewed');
 SELECT ok(EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c = 'search_path=pg_catalog, pg_temp'),
           p.oid::regprocedure || ' (SECURITY DEFINER) pins search_path to pg_catalog, pg_temp')
   FROM pg_proc p WHERE p.pronamespace = 'salesflow'::regnamespace AND p.prosecdef;

@@ -40,8 +40,10 @@ SELECT pg_sleep(0.2);
 CREATE TEMP TABLE notes AS SELECT * FROM dblink_get_notify('listener');
 SELECT is((SELECT count(*) FROM notes WHERE notify_name = 'salesflow_uploads'), 2::bigint,
           'a second session LISTENing got one notification per upload');
-SELECT ok((SELECT bool_and((extra::jsonb ->> 'status') = 'processed' AND (extra::jsonb ? 'inserted')) FROM notes),
-          'payloads are JSON with status and counts');
+SELECT ok((SELECT bool_and(extra::jsonb = jsonb_build_object('kind', 'upload', 'id', (extra::jsonb ->> 'id')::bigint)
+                           AND (extra::jsonb ->> 'id')::bigint IN (SELECT upload_id FROM salesflow.uploads WHERE status = 'processed'))
+             FROM notes),
+          'payloads carry only {"kind": "upload", "id": <a processed upload>}');
 
 SELECT dblink_disconnect(c) FROM unnest(ARRAY['listener', 'w1', 'w2']) c;
 SELECT salesflow.delete_tenant('tap_notify') > 0 AS cleaned \gset

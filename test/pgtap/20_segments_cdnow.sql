@@ -4,7 +4,7 @@
 -- Lee 2005, "Counting Your Customers the Easy Way"); Gamma-Gamma p 6.25,
 -- q 3.74, gamma 15.44 ("RFM and CLV", 2005). Tolerance: 1% each.
 BEGIN;
-SELECT plan(24);
+SELECT plan(33);
 \getenv test_files SALESFLOW_TEST_FILES
 \set cdnow_file :test_files '/test/data/cdnow/CDNOW_sample.txt'
 SELECT salesflow.create_tenant('cdnow', 'UTC', 'USD') IS NOT NULL AS created \gset
@@ -56,7 +56,38 @@ SELECT is((SELECT count(*) FROM salesflow.customer_segments
             WHERE segment NOT IN ('Champions', 'Loyal Customers', 'Potential Loyalists', 'New Customers', 'Promising',
                                   'Need Attention', 'About to Sleep', 'At Risk', 'Can''t Lose Them', 'Hibernating', 'Lost')),
           0::bigint, 'every customer has one of the eleven named segments');
-SELECT ok((SELECT bool_and(churn_risk = 1 - p_alive) FROM salesflow.customer_segments), 'churn risk is 1 - P(alive)');
+SELECT is((SELECT count(*) FROM salesflow.customer_segments WHERE churn_risk IS NULL OR churn_risk NOT BETWEEN 0 AND 1
+              OR churn_label IS DISTINCT FROM salesflow.churn_risk_label(churn_risk)),
+          0::bigint, 'churn risk is a probability and its label follows the default thresholds');
+-- every candidate model is recorded with its holdout score; the chosen one scores best
+SELECT is((SELECT array_agg(c->>'model' ORDER BY c->>'model') FROM salesflow.clv_models m, jsonb_array_elements(m.candidates) c
+            WHERE m.is_current), ARRAY['bgnbd', 'mbgnbd', 'pareto_nbd'], 'three candidate models recorded');
+SELECT ok((SELECT bool_and((c#>>'{holdout,brier}')::float8 >= (SELECT (d#>>'{holdout,brier}')::float8
+                                                               FROM jsonb_array_elements(m.candidates) d WHERE d->>'model' = m.model))
+             FROM salesflow.clv_models m, jsonb_array_elements(m.candidates) c WHERE m.is_current),
+          'the chosen model has the lowest holdout Brier score');
+SELECT ok((SELECT churn_days = 90 AND holdout_start = '1997-07-02' AND cardinality(params) = 4
+             FROM salesflow.clv_models WHERE is_current), 'churn window 90 days, holdout from 1997-07-02');
+-- the Pareto/NBD note's estimates, fitted in the database on the same cohort
+SELECT ok((SELECT abs(f.r / 0.5533 - 1) < 0.01 AND abs(f.alpha / 10.5776 - 1) < 0.01 AND abs(f.s / 0.6061 - 1) < 0.01
+                  AND abs(f.beta / 11.6650 - 1) < 0.01
+             FROM (SELECT array_agg(x) AS x, array_agg(t_x) AS t_x, array_agg(t) AS t
+                     FROM salesflow._customer_summary(salesflow.current_tenant_id(), '1997-09-30')) a,
+                  salesflow.pareto_nbd_fit(a.x, a.t_x, a.t) f),
+          'Pareto/NBD in the database: r 0.5533, alpha 10.5776, s 0.6061, beta 11.6650 within 1%');
+-- churn risk by RFM segment: Lost > At Risk > Champions
+SELECT ok((SELECT avg(churn_risk) FILTER (WHERE segment = 'Lost') > avg(churn_risk) FILTER (WHERE segment = 'At Risk')
+              AND avg(churn_risk) FILTER (WHERE segment = 'At Risk') > avg(churn_risk) FILTER (WHERE segment = 'Champions')
+             FROM salesflow.customer_segments), 'average churn risk: Lost > At Risk > Champions');
+-- the holdout backtest of the issue: calibrate 39 weeks, score the next 13
+CREATE TEMP TABLE bt AS SELECT * FROM salesflow.backtest_segments('1997-09-30', 91);
+SELECT ok((SELECT model >= 0.78 AND model > baseline FROM bt WHERE metric = 'churn_auc'),
+          format('churn AUC %s >= 0.78 and above recency''s', (SELECT round(model::numeric, 3) FROM bt WHERE metric = 'churn_auc')));
+SELECT ok((SELECT model < baseline FROM bt WHERE metric = 'churn_brier' AND bucket = 'base rate'),
+          'churn Brier below the base rate''s');
+SELECT ok((SELECT model < baseline FROM bt WHERE metric = 'purchases_mae'),
+          'expected purchases closer than the customer''s own past rate');
+SELECT is((SELECT n FROM bt WHERE metric = 'customers'), 2357::bigint, 'the backtest scores all 2,357 customers');
 SELECT ok((SELECT sum(monetary) FILTER (WHERE value_tier = 'high') / sum(monetary) BETWEEN 0.45 AND 0.55
              FROM salesflow.customer_segments WHERE monetary > 0), 'the high tier holds about half the revenue');
 -- customer 1 of the paper (x = 2, t_x = 30.43, T = 38.86): E[X(39)] = 1.226 with the fitted model

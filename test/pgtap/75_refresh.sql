@@ -1,7 +1,7 @@
 -- refresh_dashboards: two refreshes never overlap (the second is skipped and
 -- logged, not queued), a failing view is logged and the others go on
 -- (commit_each => false inside this transaction), the time budget, and
--- prune() of the logs. A second session (dblink) holds the refresh lock.
+-- prune() of the logs. A second session (dblink) holds the refresh lease.
 SELECT plan(8);
 CREATE EXTENSION IF NOT EXISTS dblink;
 \getenv pghost PGHOST
@@ -10,17 +10,17 @@ CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT format('host=%s port=%s user=%s dbname=%s', :'pghost', :'pgport', :'pguser', current_database()) AS conninfo \gset
 SELECT dblink_connect('other', :'conninfo');
 
--- the other session is "refreshing": it holds the refresh lock
-SELECT count(*) AS locked FROM dblink('other', 'SELECT pg_advisory_lock(7311590427401)') t(x text);
+-- the other session is "refreshing": it holds the refresh lease
+SELECT x AS locked FROM dblink('other', 'SELECT salesflow._take_lease(''refresh_dashboards'')') t(x boolean) \gset
 SELECT max(refresh_id) AS before_id FROM salesflow.refresh_log \gset
 CALL salesflow.refresh_dashboards();
 SELECT is((SELECT count(*) FROM salesflow.refresh_log WHERE refresh_id > coalesce(:'before_id'::bigint, 0)), 1::bigint,
           'a refresh while another runs writes one log row');
 SELECT is((SELECT status || ' ' || view_name FROM salesflow.refresh_log WHERE refresh_id > coalesce(:'before_id'::bigint, 0)),
           'skipped *', '... and it says skipped: nothing was queued or refreshed');
-SELECT count(*) AS unlocked FROM dblink('other', 'SELECT pg_advisory_unlock(7311590427401)') t(x text);
+SELECT count(*) AS unlocked FROM dblink('other', 'SELECT salesflow._release_lease(''refresh_dashboards'')') t(x text);
 
--- once the lock is free the refresh runs every view
+-- once the lease is free the refresh runs every view
 SELECT max(refresh_id) AS before_id FROM salesflow.refresh_log \gset
 CALL salesflow.refresh_dashboards();
 SELECT is((SELECT count(*) FROM salesflow.refresh_log WHERE refresh_id > :before_id AND status = 'ok'),

@@ -292,6 +292,45 @@ TEST(IngestRecords, OverlongFieldRejectsTheLine) {
     EXPECT_EQ(r.rejects[0].reason, "field is longer than 10 bytes");
 }
 
+TEST(IngestRecords, OverlongKeysRejectTheLineNotTheFile) {
+    // keys of unique indexes: a longer one would abort the whole upload in
+    // PostgreSQL ("index row requires ... bytes"), so the line is rejected
+    const std::string key(max_key_bytes + 1, 'K');
+    const ParseResult r = parse(uci_header + key + ",A,Mug,1,2024-01-01,2,5,UK\n" +   // invoice
+                                "2," + key + ",Mug,1,2024-01-01,2,5,UK\n" +            // sku
+                                "3,A,Mug,1,2024-01-01,2," + key + ",UK\n" +            // customer
+                                "4,A,Mug,1,2024-01-01,2,5,UK\n");
+    ASSERT_EQ(r.rejects.size(), 3u);
+    EXPECT_EQ(r.rejects[0].reason, "invoice is longer than 256 bytes (257 bytes)");
+    EXPECT_EQ(r.rejects[1].reason, "sku is longer than 256 bytes (257 bytes)");
+    EXPECT_EQ(r.rejects[2].reason, "customer is longer than 256 bytes (257 bytes)");
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0].invoice, "4");
+    const std::string longest(max_key_bytes, 'K');
+    EXPECT_EQ(parse(uci_header + "5," + longest + ",Mug,1,2024-01-01,2,5,UK\n").lines.size(), 1u);
+}
+
+TEST(IngestRecords, RejectsCanBeStreamedInsteadOfKept) {
+    ParseOptions options;
+    std::vector<std::int64_t> seen;
+    options.on_reject = [&](const Reject& r) { seen.push_back(r.line_no); };
+    std::string csv = uci_header;
+    for (int i = 0; i < 1000; ++i) csv += "x\n";
+    csv += "4,A,Mug,1,2024-01-01,2,5,UK\n";
+    const ParseResult r = parse(csv, options);
+    EXPECT_TRUE(r.rejects.empty());
+    EXPECT_EQ(r.rejected, 1000);
+    ASSERT_EQ(seen.size(), 1000u);
+    EXPECT_EQ(seen.front(), 2);
+    EXPECT_EQ(r.lines.size(), 1u);
+}
+
+TEST(IngestRecords, MaxFieldBytesHasALimit) {
+    ParseOptions options;
+    options.max_field_bytes = max_field_bytes_limit + 1;
+    EXPECT_THROW(parse(uci_header + "1,A,Mug,1,2024-01-01,2,5,UK\n", options), std::invalid_argument);
+}
+
 // ------------------------------------------------------------ encodings
 
 TEST(IngestFileEncoding, Windows1252IsDetected) {

@@ -19,17 +19,7 @@ namespace {
 constexpr sg::BgNbdParams kPaper{0.242593, 4.413532, 0.792886, 2.425752};
 constexpr sg::BgNbdParams kPaperRounded{0.243, 4.414, 0.793, 2.426};
 
-struct Cdnow {
-    std::vector<double> x, t_x, T;
-};
-
-const Cdnow& cdnow() {
-    static const Cdnow data = [] {
-        const auto t = sg::testdata::cdnow_summary();
-        return Cdnow{t.column("frequency"), t.column("recency"), t.column("T")};
-    }();
-    return data;
-}
+const sg::testdata::CdnowHistories& cdnow() { return sg::testdata::cdnow_histories(); }
 
 void expect_within_rel(double actual, double expected, double rel, const char* what) {
     EXPECT_NEAR(actual, expected, rel * std::abs(expected)) << what;

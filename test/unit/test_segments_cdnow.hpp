@@ -55,4 +55,16 @@ inline Table cdnow_with_spend() {
     return read_numeric_csv(test_data::path("cdnow/cdnow_customers_summary_with_transactions.csv"));
 }
 
+// The cohort's (x, t_x, T) in weeks, read once.
+struct CdnowHistories {
+    std::vector<double> x, t_x, T;
+};
+inline const CdnowHistories& cdnow_histories() {
+    static const CdnowHistories data = [] {
+        const auto t = cdnow_summary();
+        return CdnowHistories{t.column("frequency"), t.column("recency"), t.column("T")};
+    }();
+    return data;
+}
+
 }  // namespace salesflow::segments::testdata

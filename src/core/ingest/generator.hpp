@@ -25,6 +25,11 @@
 namespace salesflow::ingest {
 
 // Exactly `lines` data lines after the header; lines <= 0 gives the header only.
+// The most lines generate_demo_csv makes: about 0.9 GB of CSV, under
+// PostgreSQL's 1 GB value limit (the bytes are built once here and copied
+// once into the result, so a call peaks at about twice that).
+inline constexpr std::int64_t max_demo_lines = 10000000;
+
 std::string generate_invoice_csv(std::int64_t lines, std::uint64_t seed);
 
 }  // namespace salesflow::ingest

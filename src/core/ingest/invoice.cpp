@@ -696,8 +696,15 @@ public:
         r.value = printable_text(value, max_report_bytes);
         r.raw_line = printable_text(raw, max_report_bytes);
         r.reason = printable_text(reason, max_report_bytes);
-        result_.rejects.push_back(std::move(r));
+        ++result_.rejected;
+        if (sink_ != nullptr)
+            (*sink_)(r);
+        else
+            result_.rejects.push_back(std::move(r));
     }
+
+    // Rejects go to the caller's sink instead of result.rejects (CSV path).
+    void stream_rejects_to(const std::function<void(const Reject&)>* sink) { sink_ = sink; }
 
     void field_reject(std::int64_t line_no, Field f, std::string_view value, std::string_view raw,
                       const std::string& reason) {
@@ -789,6 +796,13 @@ public:
         if (sku.empty() && description.empty()) {
             const Field f = labels_[index(Field::sku)].empty() ? Field::description : Field::sku;
             return field_reject(line_no, f, "", raw, "sku and description are both empty");
+        }
+        for (const Field key : {Field::invoice, Field::customer, Field::sku, Field::location}) {
+            if (text(key).size() > max_key_bytes)
+                return field_reject(line_no, key, text(key), raw,
+                                    std::string(field_words[index(key)]) + " is longer than " +
+                                        std::to_string(max_key_bytes) + " bytes (" + std::to_string(text(key).size()) +
+                                        " bytes)");
         }
 
         // Strings are constructed, not assigned: construction takes the
@@ -952,6 +966,7 @@ private:
     std::int64_t day_first_line_ = 0, month_first_line_ = 0;
     std::string previous_invoice_;
     std::array<std::string, field_count> previous_;
+    const std::function<void(const Reject&)>* sink_ = nullptr;
 };
 
 void check_options(const ParseOptions& options) {
@@ -959,7 +974,8 @@ void check_options(const ParseOptions& options) {
         throw std::invalid_argument("decimal must be '.' or ','");
     if (options.delimiter != 0 && !is_supported_delimiter(options.delimiter))
         throw std::invalid_argument("delimiter must be one of ',', ';', tab or '|'");
-    if (options.max_field_bytes == 0) throw std::invalid_argument("max_field_bytes must be positive");
+    if (options.max_field_bytes == 0 || options.max_field_bytes > max_field_bytes_limit)
+        throw std::invalid_argument("max_field_bytes must be between 1 and " + std::to_string(max_field_bytes_limit));
 }
 
 bool all_blank(const std::vector<std::string_view>& fields) {
@@ -1076,6 +1092,7 @@ ParseResult parse_invoice_csv(std::string_view bytes, const ParseOptions& option
     result.lines.reserve(count_newlines(work) + 1);
     advise_huge_pages(result.lines.data(), result.lines.capacity() * sizeof(InvoiceLine));
     RowValidator validator(options, result, labels, map.fill_down);
+    if (options.on_reject) validator.stream_rejects_to(&options.on_reject);
     RowValues row;
 
     while (reader.next(record)) {

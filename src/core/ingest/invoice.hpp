@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,25 @@ std::optional<Encoding> encoding_from_name(std::string_view name) noexcept;
 const char* date_order_name(DateOrder order) noexcept;      // "automatic", "dmy", "mdy", "ymd"
 std::optional<DateOrder> date_order_from_name(std::string_view name) noexcept;
 
+struct Reject {
+    std::int64_t line_no = 0;
+    std::string column;    // header text of the offending column ("" when the whole line is bad)
+    std::string value;     // the offending raw value
+    std::string raw_line;  // the whole raw record
+    std::string reason;    // a sentence a person understands
+};
+
+// The longest invoice number, customer reference, SKU or location a line may
+// carry, in bytes. These are keys of unique indexes, and PostgreSQL refuses an
+// index entry above about a third of a page (2.7 kB, less if incompressible):
+// a longer key rejects its line instead of aborting the upload.
+inline constexpr std::size_t max_key_bytes = 256;
+
+// The largest max_field_bytes an upload may ask for (1 MiB): a field is held
+// whole while its line is parsed. salesflow._max_field_bytes_limit() in
+// src/sql/10_ingest.sql says the same to the option check.
+inline constexpr std::size_t max_field_bytes_limit = 1048576;
+
 struct ParseOptions {
     char delimiter = 0;        // 0 = auto-detect among , ; \t |
     char decimal = '.';        // '.' or ','
@@ -53,6 +73,11 @@ struct ParseOptions {
     // header means "do not map this field at all".
     std::vector<std::pair<Field, std::string>> mapping;
     std::size_t max_field_bytes = 65536;  // a longer field rejects its line
+    // Where rejected lines go while parse_invoice_csv runs. Unset: they are
+    // collected in ParseResult::rejects. Set: each is handed over as soon as
+    // it is found and not kept, so a file of millions of bad lines needs no
+    // memory per bad line (the server writes them straight to its table).
+    std::function<void(const Reject&)> on_reject;
 };
 
 struct InvoiceLine {
@@ -68,17 +93,11 @@ struct InvoiceLine {
     std::int32_t occurrence = 0;    // 1 for the first line with this key in this input, 2 for the next, ...
 };
 
-struct Reject {
-    std::int64_t line_no = 0;
-    std::string column;    // header text of the offending column ("" when the whole line is bad)
-    std::string value;     // the offending raw value
-    std::string raw_line;  // the whole raw record
-    std::string reason;    // a sentence a person understands
-};
 
 struct ParseResult {
     std::vector<InvoiceLine> lines;
-    std::vector<Reject> rejects;  // ordered by line_no
+    std::vector<Reject> rejects;  // ordered by line_no (empty when ParseOptions::on_reject is set)
+    std::int64_t rejected = 0;    // rejected lines, however they were delivered
     std::vector<std::string> headers;                         // as found (UTF-8)
     std::vector<std::pair<Field, std::string>> columns_used;  // which header each field came from
     char delimiter = ',';      // detected or given (parse_invoice_rows: as given, 0 if none)

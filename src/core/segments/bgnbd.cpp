@@ -8,6 +8,7 @@
 #include "core/segments/bgnbd.hpp"
 
 #include "core/common/cancel.hpp"
+#include "core/segments/history.hpp"
 
 #include <boost/math/policies/policy.hpp>
 #include <boost/math/quadrature/tanh_sinh.hpp>
@@ -39,18 +40,7 @@ double lgam(double v) { return bm::lgamma(v, kPolicy); }
 double digam(double v) { return bm::digamma(v, kPolicy); }
 double lbeta(double a, double b) { return lgam(a) + lgam(b) - lgam(a + b); }
 
-std::string fmt(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
-
-constexpr std::size_t kSingleCustomer = static_cast<std::size_t>(-1);
-
-[[noreturn]] void bad_row(std::size_t row, const std::string& what) {
-    if (row == kSingleCustomer) throw std::invalid_argument("bg/nbd customer: " + what);
-    throw std::invalid_argument("bg/nbd input row " + std::to_string(row + 1) + ": " + what);
-}
+constexpr const char* kModel = "bg/nbd";
 
 void check_params(const BgNbdParams& p) {
     for (double v : {p.r, p.alpha, p.a, p.b})
@@ -58,57 +48,10 @@ void check_params(const BgNbdParams& p) {
             throw std::invalid_argument("bg/nbd parameters must be finite and positive");
 }
 
-void check_customer(std::size_t row, double x, double t_x, double T) {
-    if (!std::isfinite(x) || !std::isfinite(t_x) || !std::isfinite(T)) bad_row(row, "x, t_x and T must be finite numbers");
-    if (x < 0.0 || x != std::floor(x)) bad_row(row, "frequency x must be a whole number >= 0, got " + fmt(x));
-    if (t_x < 0.0) bad_row(row, "recency t_x must be >= 0, got " + fmt(t_x));
-    if (T < 0.0) bad_row(row, "age T must be >= 0, got " + fmt(T));
-    if (x > 0.0 && t_x > T) bad_row(row, "recency t_x (" + fmt(t_x) + ") exceeds age T (" + fmt(T) + ")");
-}
-
-void check_time(double t) {
-    if (!std::isfinite(t) || t < 0.0) throw std::invalid_argument("time horizon t must be a finite number >= 0");
-}
-
-// Customers grouped by identical (x, t_x, T), with distinct x values indexed.
-struct Grouped {
-    std::vector<double> xs;          // distinct x, ascending
-    std::vector<std::size_t> x_of;   // per group: index into xs
-    std::vector<double> t_x, T, weight;
-    double customers = 0.0;
-};
+using Grouped = HistoryGroups;
 
 Grouped group_customers(span<double> x, span<double> t_x, span<double> T) {
-    if (x.size() != t_x.size() || x.size() != T.size())
-        throw std::invalid_argument("bg/nbd inputs frequency, recency and T must have the same length");
-    const std::size_t n = x.size();
-    for (std::size_t i = 0; i < n; ++i) check_customer(i, x[i], t_x[i], T[i]);
-
-    // t_x does not enter the likelihood when x = 0; zero it so such customers group by T.
-    auto tx = [&](std::size_t i) { return x[i] > 0.0 ? t_x[i] : 0.0; };
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) {
-        if (x[i] != x[j]) return x[i] < x[j];
-        if (tx(i) != tx(j)) return tx(i) < tx(j);
-        return T[i] < T[j];
-    });
-
-    Grouped g;
-    g.customers = static_cast<double>(n);
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = order[k];
-        if (g.xs.empty() || g.xs.back() != x[i]) g.xs.push_back(x[i]);
-        if (!g.T.empty() && g.xs[g.x_of.back()] == x[i] && g.t_x.back() == tx(i) && g.T.back() == T[i]) {
-            g.weight.back() += 1.0;
-            continue;
-        }
-        g.x_of.push_back(g.xs.size() - 1);
-        g.t_x.push_back(tx(i));
-        g.T.push_back(T[i]);
-        g.weight.push_back(1.0);
-    }
-    return g;
+    return group_histories(kModel, x, t_x, T);
 }
 
 // Eq. 6 in logs: ln L = ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x) − ln B(a, b)
@@ -168,69 +111,6 @@ double loglik(const BgNbdParams& p, const Grouped& g, std::array<double, 4>* gra
     return ll;
 }
 
-// E[(1 − e^{−λpt}) / p] over λ ~ Gamma(shape, rate), p ~ Beta(a, b): expected
-// purchases in the next t of a customer alive now, whose purchases stop at
-// each one with probability p (E[X(t) | λ, p] of the paper's section 3).
-// Unconditionally (shape, rate, a, b) = (r, α, a, b) gives eq. 7; given a
-// history it is (r+x, α+T, a, b+x) and eq. 10 multiplies by P(alive).
-//
-// Closed form (eq. 7): c/(a−1) · [1 − (1−z)^shape 2F1(shape, b; c; z)],
-// c = a+b−1, z = t/(rate+t). Euler's transformation
-// 2F1(s, b; c; z) = (1−z)^(c−s−b) 2F1(c−s, c−b; c; z) turns the bracket into
-// 1 − (1−z)^(a−1) 2F1(c−shape, a−1; c; z), whose series neither overflows for
-// large x nor loses the small bracket to cancellation (it is computed with
-// expm1). The series converges slowly as z → 1 and the prefactor is 0/0 at
-// a = 1; there, and for c < 1/2 (a pole at c = 0), the same expectation is
-// integrated over p with tanh-sinh quadrature, λ integrated out exactly:
-// ∫ (1 − (rate/(rate+pt))^shape) / p · Beta(p; a, b) dp.
-constexpr double kSeriesMaxZ = 0.95;
-constexpr double kSeriesMinDistanceFromA1 = 1e-4;
-
-double expected_while_alive_quadrature(double shape, double rate, double a, double b, double t) {
-    // Built once (it tabulates its abscissas). Not const: Boost 1.74 forgot the
-    // const qualifier on the overload taking the (x, distance-to-end) functor.
-    static bm::quadrature::tanh_sinh<double> integrator;
-    const double log_norm = lbeta(a, b);
-    const double t_over_rate = t / rate;
-    // xc is the signed distance to the nearer end: -p near 0, 1-p near 1.
-    auto integrand = [&](double p, double xc) {
-        const double q = xc > 0.0 ? xc : 1.0 - p;
-        if (p <= 0.0 || q <= 0.0) return 0.0;
-        const double stop = -std::expm1(-shape * std::log1p(p * t_over_rate));
-        if (stop <= 0.0) return 0.0;
-        return std::exp(std::log(stop) + (a - 2.0) * std::log(p) + (b - 1.0) * std::log(q) - log_norm);
-    };
-    return integrator.integrate(integrand, 0.0, 1.0, 1e-12);
-}
-
-double expected_while_alive(double shape, double rate, double a, double b, double t) {
-    if (t == 0.0) return 0.0;
-    const double z = t / (rate + t);
-    const double c = a + b - 1.0;
-    if (z <= kSeriesMaxZ && std::abs(a - 1.0) >= kSeriesMinDistanceFromA1 && c >= 0.5) {
-        try {
-            const double f = bm::hypergeometric_pFq({c - shape, a - 1.0}, {c}, z, static_cast<double*>(nullptr), kPolicy);
-            if (std::isfinite(f) && f > 0.0) {
-                const double log_1mz = -std::log1p(t / rate);
-                const double bracket = -std::expm1((a - 1.0) * log_1mz + std::log(f));
-                const double e = c / (a - 1.0) * bracket;
-                if (std::isfinite(e) && e >= 0.0) return e;
-            }
-        } catch (const std::runtime_error&) {
-            // Series exhausted or cancelled: fall through to the quadrature.
-        }
-    }
-    double e = std::numeric_limits<double>::quiet_NaN();
-    try {
-        e = expected_while_alive_quadrature(shape, rate, a, b, t);
-    } catch (const std::runtime_error&) {
-        // Reported below with a message that names the model.
-    }
-    if (!std::isfinite(e) || e < 0.0)
-        throw std::range_error("bg/nbd expected purchases could not be evaluated for these parameters");
-    return e;
-}
-
 // Reproducible random numbers: xoshiro256** (Blackman & Vigna 2018) seeded
 // with splitmix64; own samplers because std:: distributions differ by library.
 class Xoshiro256 {
@@ -287,6 +167,72 @@ private:
 
 }  // namespace
 
+// E[(1 − e^{−λpt}) / p] over λ ~ Gamma(shape, rate), p ~ Beta(a, b): expected
+// purchases in the next t of a customer alive now, whose purchases stop at
+// each one with probability p (E[X(t) | λ, p] of the paper's section 3).
+// Unconditionally (shape, rate, a, b) = (r, α, a, b) gives eq. 7; given a
+// history it is (r+x, α+T, a, b+x) and eq. 10 multiplies by P(alive).
+//
+// Closed form (eq. 7): c/(a−1) · [1 − (1−z)^shape 2F1(shape, b; c; z)],
+// c = a+b−1, z = t/(rate+t). Euler's transformation
+// 2F1(s, b; c; z) = (1−z)^(c−s−b) 2F1(c−s, c−b; c; z) turns the bracket into
+// 1 − (1−z)^(a−1) 2F1(c−shape, a−1; c; z), whose series neither overflows for
+// large x nor loses the small bracket to cancellation (it is computed with
+// expm1). The series converges slowly as z → 1 and the prefactor is 0/0 at
+// a = 1; there, and for c < 1/2 (a pole at c = 0), the same expectation is
+// integrated over p with tanh-sinh quadrature, λ integrated out exactly:
+// ∫ (1 − (rate/(rate+pt))^shape) / p · Beta(p; a, b) dp.
+constexpr double kSeriesMaxZ = 0.95;
+constexpr double kSeriesMinDistanceFromA1 = 1e-4;
+
+namespace {
+double expected_while_alive_quadrature(double shape, double rate, double a, double b, double t) {
+    // Built once (it tabulates its abscissas). Not const: Boost 1.74 forgot the
+    // const qualifier on the overload taking the (x, distance-to-end) functor.
+    static bm::quadrature::tanh_sinh<double> integrator;
+    const double log_norm = lbeta(a, b);
+    const double t_over_rate = t / rate;
+    // xc is the signed distance to the nearer end: -p near 0, 1-p near 1.
+    auto integrand = [&](double p, double xc) {
+        const double q = xc > 0.0 ? xc : 1.0 - p;
+        if (p <= 0.0 || q <= 0.0) return 0.0;
+        const double stop = -std::expm1(-shape * std::log1p(p * t_over_rate));
+        if (stop <= 0.0) return 0.0;
+        return std::exp(std::log(stop) + (a - 2.0) * std::log(p) + (b - 1.0) * std::log(q) - log_norm);
+    };
+    return integrator.integrate(integrand, 0.0, 1.0, 1e-12);
+}
+
+}  // namespace
+
+double detail::expected_while_alive(double shape, double rate, double a, double b, double t) {
+    if (t == 0.0) return 0.0;
+    const double z = t / (rate + t);
+    const double c = a + b - 1.0;
+    if (z <= kSeriesMaxZ && std::abs(a - 1.0) >= kSeriesMinDistanceFromA1 && c >= 0.5) {
+        try {
+            const double f = bm::hypergeometric_pFq({c - shape, a - 1.0}, {c}, z, static_cast<double*>(nullptr), kPolicy);
+            if (std::isfinite(f) && f > 0.0) {
+                const double log_1mz = -std::log1p(t / rate);
+                const double bracket = -std::expm1((a - 1.0) * log_1mz + std::log(f));
+                const double e = c / (a - 1.0) * bracket;
+                if (std::isfinite(e) && e >= 0.0) return e;
+            }
+        } catch (const std::runtime_error&) {
+            // Series exhausted or cancelled: fall through to the quadrature.
+        }
+    }
+    double e = std::numeric_limits<double>::quiet_NaN();
+    try {
+        e = expected_while_alive_quadrature(shape, rate, a, b, t);
+    } catch (const std::runtime_error&) {
+        // Reported below with a message that names the model.
+    }
+    if (!std::isfinite(e) || e < 0.0)
+        throw std::range_error("bg/nbd expected purchases could not be evaluated for these parameters");
+    return e;
+}
+
 double bgnbd_loglik(const BgNbdParams& params, span<double> x, span<double> t_x, span<double> T) {
     check_params(params);
     return loglik(params, group_customers(x, t_x, T), nullptr);
@@ -339,7 +285,7 @@ BgNbdFit fit_bgnbd(span<double> frequency, span<double> recency, span<double> T,
 
 double bgnbd_p_alive(const BgNbdParams& params, double x, double t_x, double T) {
     check_params(params);
-    check_customer(kSingleCustomer, x, t_x, T);
+    check_history(kModel, kSingleCustomer, x, t_x, T);
     if (x == 0.0) return 1.0;
     // The note's Bayes step: 1 / (1 + a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)), in logs
     // so that long silences give 0 rather than overflow.
@@ -350,23 +296,23 @@ double bgnbd_p_alive(const BgNbdParams& params, double x, double t_x, double T) 
 }
 
 double bgnbd_expected_conditional(const BgNbdParams& params, double t, double x, double t_x, double T) {
-    check_time(t);
+    check_horizon(t);
     const double alive = bgnbd_p_alive(params, x, t_x, T);  // validates the rest
     if (alive == 0.0 || t == 0.0) return 0.0;
     // Eq. 10: P(alive) times the expectation under the posterior
     // λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x) of a customer alive at T.
-    return alive * expected_while_alive(params.r + x, params.alpha + T, params.a, params.b + x, t);
+    return alive * detail::expected_while_alive(params.r + x, params.alpha + T, params.a, params.b + x, t);
 }
 
 double bgnbd_expected_unconditional(const BgNbdParams& params, double t) {
     check_params(params);
-    check_time(t);
-    return expected_while_alive(params.r, params.alpha, params.a, params.b, t);
+    check_horizon(t);
+    return detail::expected_while_alive(params.r, params.alpha, params.a, params.b, t);
 }
 
 double bgnbd_p_count(const BgNbdParams& params, double t, int n) {
     check_params(params);
-    check_time(t);
+    check_horizon(t);
     if (n < 0) throw std::invalid_argument("purchase count n must be >= 0");
     if (t == 0.0) return n == 0 ? 1.0 : 0.0;
     const double r = params.r, alpha = params.alpha, a = params.a, b = params.b, dn = n;

@@ -78,4 +78,11 @@ struct BgNbdSample {
 BgNbdSample bgnbd_simulate(const BgNbdParams& params, std::size_t customers, double T_min,
                            double T_max, std::uint64_t seed);
 
+namespace detail {
+// E[(1 − e^(−λpt)) / p] over λ ~ Gamma(shape, rate), p ~ Beta(a, b): expected
+// purchases in the next t of a customer alive now whose purchases stop after
+// each one with probability p. Shared by BG/NBD and MBG/NBD.
+double expected_while_alive(double shape, double rate, double a, double b, double t);
+}  // namespace detail
+
 }  // namespace salesflow::segments

@@ -21,11 +21,17 @@
 #pragma once
 
 #include "core/segments/bgnbd.hpp"
+#include "core/segments/customer_model.hpp"
 #include "core/segments/gamma_gamma.hpp"
 
 namespace salesflow::segments {
 
 double clv(const BgNbdParams& bgnbd, const GammaGammaParams& gamma_gamma, double x, double t_x, double T,
            double avg_value, double horizon, double step, double discount_rate_per_step);
+
+// The same sum with any customer-base model's E[Y(t) | x, t_x, T] and a given
+// expected order value (e.g. the Gamma-Gamma conditional mean).
+double clv(const CustomerModelParams& model, double order_value, double x, double t_x, double T, double horizon,
+           double step, double discount_rate_per_step);
 
 }  // namespace salesflow::segments

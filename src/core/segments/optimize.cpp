@@ -258,4 +258,19 @@ OptimResult minimize(const DifferentiableObjective& f, const Eigen::VectorXd& x0
     return best;
 }
 
+PositiveFit fit_positive_parameters(const std::function<double(const Eigen::VectorXd& theta)>& loglik,
+                                    const Eigen::VectorXd& theta0, double customers, const FitOptions& options) {
+    const Eigen::VectorXd u0 = theta0.array().log().matrix();
+    const double ridge = options.ridge;
+    const Objective objective = [&](const Eigen::VectorXd& u) {
+        // exp(±50) ~ 5e21: beyond that the models are numerically meaningless.
+        if (u.cwiseAbs().maxCoeff() > 50.0) return std::numeric_limits<double>::infinity();
+        const double ll = loglik(u.array().exp().matrix());
+        if (!std::isfinite(ll)) return std::numeric_limits<double>::infinity();
+        return -ll / customers + ridge * (u - u0).squaredNorm();
+    };
+    const OptimResult res = minimize(with_numerical_gradient(objective), u0, options.optim);
+    return PositiveFit{res.x.array().exp().matrix(), res.iterations, res.converged};
+}
+
 }  // namespace salesflow::segments

@@ -81,4 +81,16 @@ struct FitOptions {
     double ridge = 1e-8;
 };
 
+// Maximum likelihood over positive parameters θ: minimises
+// −loglik(θ)/customers + ridge·|u − u0|² over u = log θ (u0 = log θ0) with
+// minimize() and central-difference gradients. loglik may return −inf or NaN
+// where it cannot be evaluated. Returns θ at the optimum.
+struct PositiveFit {
+    Eigen::VectorXd theta;
+    int iterations = 0;
+    bool converged = false;
+};
+PositiveFit fit_positive_parameters(const std::function<double(const Eigen::VectorXd& theta)>& loglik,
+                                    const Eigen::VectorXd& theta0, double customers, const FitOptions& options);
+
 }  // namespace salesflow::segments
