@@ -34,10 +34,11 @@ fi
 sf_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 sf_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Runs a command as the server's user.
+# Runs a command as the server's user (as root: from /, since that user may
+# not be able to enter the current directory; pass absolute paths).
 sf_as_server() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u "$SF_SERVER_USER" -- "$@"
+        (cd / && runuser -u "$SF_SERVER_USER" -- "$@")
     else
         "$@"
     fi

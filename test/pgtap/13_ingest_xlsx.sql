@@ -5,9 +5,10 @@
 -- give a failed upload with SQLSTATE 22P04; import_csv points to import_xlsx.
 BEGIN;
 SELECT plan(27);
-\getenv repo SALESFLOW_REPO_DIR
-\set wb1900 :repo '/test/data/xlsx/invoices_1900.xlsx'
-\set wb1904 :repo '/test/data/xlsx/invoices_1904.xlsx'
+-- (read by the server: the copy scripts/cluster start puts where it can read it)
+\getenv test_files SALESFLOW_TEST_FILES
+\set wb1900 :test_files '/test/data/xlsx/invoices_1900.xlsx'
+\set wb1904 :test_files '/test/data/xlsx/invoices_1904.xlsx'
 SELECT salesflow.create_tenant('xlsx', 'UTC', 'EUR') \gset
 SET LOCAL salesflow.tenant = 'xlsx';
 
